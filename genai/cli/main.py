@@ -1,0 +1,25 @@
+"""The `genai` entry point: builds the typer app from the command modules."""
+
+from __future__ import annotations
+
+import typer
+
+from genai.cli import config_cmd
+
+app = typer.Typer(
+    name="genai",
+    help="genai-platform: ingest knowledge bases, search them, and run the platform's services.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(config_cmd.app, name="config")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    main()
