@@ -73,7 +73,10 @@ class IngestSettings(BaseModel):
     max_document_bytes: int = Field(20 * 1024 * 1024, ge=1)
     min_text_chars: int = Field(1, ge=1)
     keep_deleted: bool = Field(False, description="Keep chunks of documents gone from the source.")
-    batch_documents: int = Field(64, ge=1, description="Documents chunked and written per batch.")
+    batch_documents: int = Field(256, ge=1, description="Documents parsed into chunks per task.")
+    window_chunks: int = Field(
+        1024, ge=1, description="Chunks embedded and written together; bigger windows pad less."
+    )
 
 
 class DocumentStoreSettings(BaseModel):

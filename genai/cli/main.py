@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from genai.cli import config_cmd
+from genai.cli import config_cmd, demo_cmd, ingest_cmd, quarantine_cmd, search_cmd, up_cmd
 
 app = typer.Typer(
     name="genai",
@@ -13,6 +13,11 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+app.command("demo")(demo_cmd.demo)
+app.command("ingest")(ingest_cmd.ingest)
+app.command("search")(search_cmd.search)
+app.command("up")(up_cmd.up)
+app.add_typer(quarantine_cmd.app, name="quarantine")
 app.add_typer(config_cmd.app, name="config")
 
 

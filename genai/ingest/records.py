@@ -82,7 +82,7 @@ class QuarantineRecord(BaseModel):
     run_id: str
     doc_id: str
     source: str
-    check: str = Field(description="The failed expectation or stage, e.g. 'expect_column_values_to_be_between'.")
+    check: str = Field(description="The failed quality check, e.g. 'non_empty_text'.")
     reason: str = Field(description="A sentence a person can act on.")
     created_at: datetime
 

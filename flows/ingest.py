@@ -1,0 +1,76 @@
+"""The ingestion flow: a folder of documents becomes searchable, quality-checked chunks in a knowledge base.
+
+parse -> document quality suite (failures quarantined) -> plan by content hash (unchanged skipped, changed
+replaced, gone deleted) -> chunk + chunk quality suite -> embed in windows -> write vectors and chunks ->
+consistency check -> summary artifacts. Run it from the Prefect UI, from `genai ingest`, or by calling
+``ingest(IngestRequest(...))``.
+"""
+
+from prefect import flow, get_run_logger
+from prefect.runtime import flow_run
+
+from genai.ingest.progress import report
+from genai.ingest.request import IngestRequest, effective_settings
+from genai.ingest.stages import in_groups, windows
+from genai.ingest.stores import IngestStores
+from genai.ingest.summary import IngestSummary
+from genai.ingest.tally import RunTally
+from genai.ingest.versioning import pipeline_version
+from genai.settings import Settings, get_settings
+from tasks import ingest as steps
+from tasks.reporting import ProgressArtifact, publish_summary
+
+
+@flow(name="ingest", log_prints=True)
+def ingest(request: IngestRequest) -> IngestSummary:
+    """Ingest ``request.source`` into knowledge base ``request.kb``; re-runs change only what changed."""
+    settings = effective_settings(get_settings(), request)
+    kb, run_id = request.kb, str(flow_run.get_id() or "local")
+    tally = RunTally(run_id, kb, request.source, pipeline_version(settings))
+    with IngestStores.open(settings) as stores:
+        stores.runs.start_run(run_id, kb)
+        try:
+            _ingest(request, settings, stores, tally)
+        except BaseException:
+            stores.runs.finish_run(run_id, "failed", tally.summary.model_dump(mode="json"))
+            raise
+        stores.runs.finish_run(run_id, "completed", tally.summary.model_dump(mode="json"))
+    publish_summary(tally.summary)
+    get_run_logger().info("ingest %s: %s", kb, tally.summary.model_dump_json(exclude={"quality"}))
+    return tally.summary
+
+
+def _ingest(request: IngestRequest, settings: Settings, stores: IngestStores, tally: RunTally) -> None:
+    kb, run_id, version = request.kb, tally.summary.run_id, tally.summary.pipeline_version
+    with tally.stage("parse"):
+        docs = steps.load_documents(request, settings)
+    with tally.stage("check"):
+        checked = steps.check_documents(docs, settings, kb, run_id)
+        steps.quarantine(checked.quarantined, stores)
+        tally.documents_quarantined(len(checked.quarantined), checked.verdict)
+        plan = steps.plan(checked.accepted, [d.doc_id for d in docs], stores, kb, version,
+                          settings.ingest.keep_deleted)
+        tally.planned(len(docs), plan)
+    progress, done, total = ProgressArtifact(kb), 0, len(plan.to_embed)
+    replaced = {doc.doc_id for doc in plan.changed}
+    for group in in_groups(plan.to_embed, settings.ingest.batch_documents):
+        with tally.stage("chunk"):
+            chunked, rejected, checked_count = steps.chunk_documents(group, settings, kb, run_id)
+            steps.quarantine(rejected, stores)
+            tally.chunks_checked(checked_count, [r.doc_id for r in rejected], plan)
+        for window in windows(chunked, settings.ingest.window_chunks):
+            chunks = window.all_chunks()
+            with tally.stage("embed"):
+                vectors = steps.embed_chunks(chunks, settings)
+            with tally.stage("write"):
+                tally.written(steps.write_window(window, vectors, stores, kb, version, replaced),
+                              sum(c.token_count for c in chunks))
+            done += len(window.docs)
+            progress.update(done, total)
+            report("embed", done, total)
+        done += len(rejected)
+    with tally.stage("delete"):
+        tally.summary.deleted = steps.delete_documents(plan.deleted, stores, kb)
+        tally.summary.repaired = steps.verify_consistency(stores, kb)
+        tally.summary.total_chunks = stores.documents.count_chunks(kb)
+    progress.update(total, total)

@@ -1,0 +1,24 @@
+"""The platform's SQL database: typed models, engines, and the Alembic migrations that create them.
+
+``get_engine(url)`` is the way in: it returns the process's engine for a URL, migrated to the latest
+schema on first use, so the embedded SQLite default needs no setup.
+"""
+
+from genai.db.base import Base
+from genai.db.engine import create_configured_engine, dispose_engine, dispose_engines, for_writing, get_engine
+from genai.db.migrate import upgrade_database
+from genai.db.models import ChunkRow, DocumentRow, IngestRunRow, QuarantineRow
+
+__all__ = [
+    "Base",
+    "ChunkRow",
+    "DocumentRow",
+    "IngestRunRow",
+    "QuarantineRow",
+    "create_configured_engine",
+    "dispose_engine",
+    "dispose_engines",
+    "for_writing",
+    "get_engine",
+    "upgrade_database",
+]

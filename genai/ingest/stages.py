@@ -1,0 +1,211 @@
+"""The ingestion stages as plain functions. Prefect tasks (``tasks/ingest.py``) wrap them one to one; tests
+and other callers use them without Prefect.
+
+Write order is what makes a run crash-safe: for each document its vectors are upserted (deterministic ids),
+its stale vectors removed, its chunks replaced in the document store, and its document record written last.
+A run killed anywhere leaves either the old record (the next run redoes the document) or the new one (the
+document is complete), never duplicates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from genai.ingest.chunking import chunk_document
+from genai.ingest.parsers import parse
+from genai.ingest.records import Chunk, DocumentRecord, ParsedDocument, QuarantineRecord
+from genai.ingest.request import IngestRequest
+from genai.ingest.sources import discover
+from genai.ingest.stores import IngestStores
+from genai.quality.chunks_suite import validate_chunks
+from genai.quality.documents_suite import validate_documents
+from genai.settings import Settings
+
+
+@dataclass
+class CheckedDocuments:
+    """Documents that passed the quality suite, and quarantine entries for those that did not."""
+
+    accepted: list[ParsedDocument]
+    quarantined: list[QuarantineRecord]
+    verdict: str
+
+
+@dataclass
+class ChunkedWindow:
+    """A group of documents with their chunks, embedded and written together."""
+
+    docs: list[ParsedDocument] = field(default_factory=list)
+    chunks: dict[str, list[Chunk]] = field(default_factory=dict)
+
+    @property
+    def chunk_count(self) -> int:
+        return sum(len(chunks) for chunks in self.chunks.values())
+
+    def all_chunks(self) -> list[Chunk]:
+        return [chunk for doc in self.docs for chunk in self.chunks[doc.doc_id]]
+
+
+def load_documents(request: IngestRequest, settings: Settings) -> list[ParsedDocument]:
+    """Find the source's files and parse each; failures come back as documents carrying their reason."""
+    root = Path(request.source).expanduser()
+    include = request.include or settings.ingest.include
+    files = discover(root, include, request.exclude or settings.ingest.exclude)
+    docs = []
+    for index, source_file in enumerate(files, start=1):
+        if request.doc_ids and source_file.source in request.doc_ids:
+            source_file = source_file.model_copy(update={"doc_id": request.doc_ids[source_file.source]})
+        docs.append(parse(source_file, settings.ingest.max_document_bytes))
+        _report("parse", index, len(files))
+    return docs
+
+
+def _quarantine_entries(
+    failed: dict[str, list[tuple[str, str]]], docs: Sequence[ParsedDocument], kb: str, run_id: str
+) -> list[QuarantineRecord]:
+    sources = {doc.doc_id: doc.source for doc in docs}
+    now = datetime.now(UTC)
+    return [
+        QuarantineRecord(kb=kb, run_id=run_id, doc_id=doc_id, source=sources.get(doc_id, doc_id),
+                         check=pairs[0][0], reason="; ".join(reason for _, reason in pairs), created_at=now)
+        for doc_id, pairs in failed.items()
+    ]
+
+
+def check_documents(docs: list[ParsedDocument], settings: Settings, kb: str, run_id: str) -> CheckedDocuments:
+    """Run the document quality suite; failing documents become quarantine entries."""
+    outcome, failed = validate_documents(docs, settings.ingest)
+    accepted = [doc for doc in docs if doc.doc_id not in failed]
+    verdict = f"{len(accepted)}/{len(docs)} passed" + (
+        f"; failed checks: {', '.join(outcome.failed_checks)}" if outcome.failed_checks else ""
+    )
+    return CheckedDocuments(accepted, _quarantine_entries(failed, docs, kb, run_id), verdict)
+
+
+def chunk_documents(
+    docs: list[ParsedDocument], settings: Settings, kb: str, run_id: str
+) -> tuple[ChunkedWindow, list[QuarantineRecord], int]:
+    """Chunk documents with the embedding model's tokenizer and run the chunk quality suite on them.
+
+    Returns the documents that passed with their chunks, quarantine entries for the rest, and the number of
+    chunks checked."""
+    from genai.embedding.tokenizer import load_tokenizer
+
+    tokenizer = load_tokenizer(settings.embedding.model)
+    window = ChunkedWindow()
+    for doc in docs:
+        window.docs.append(doc)
+        window.chunks[doc.doc_id] = chunk_document(doc, tokenizer, settings.chunking)
+    chunks = window.all_chunks()
+    _, failed = validate_chunks(chunks, settings.chunking)
+    if failed:
+        window.docs = [doc for doc in window.docs if doc.doc_id not in failed]
+        for doc_id in failed:
+            del window.chunks[doc_id]
+    return window, _quarantine_entries(failed, docs, kb, run_id), len(chunks)
+
+
+def in_groups(docs: Sequence[ParsedDocument], size: int) -> Iterator[list[ParsedDocument]]:
+    """Consecutive groups of at most ``size`` documents."""
+    for start in range(0, len(docs), size):
+        yield list(docs[start : start + size])
+
+
+def windows(window: ChunkedWindow, max_chunks: int) -> Iterator[ChunkedWindow]:
+    """Split a chunked batch at document boundaries into windows of about ``max_chunks`` chunks."""
+    current = ChunkedWindow()
+    for doc in window.docs:
+        current.docs.append(doc)
+        current.chunks[doc.doc_id] = window.chunks[doc.doc_id]
+        if current.chunk_count >= max_chunks:
+            yield current
+            current = ChunkedWindow()
+    if current.docs:
+        yield current
+
+
+def embed_chunks(chunks: Sequence[Chunk], settings: Settings) -> np.ndarray:
+    """Embed chunk texts with the process's shared encoder."""
+    from genai.embedding.shared import encoder_for
+
+    encoder = encoder_for(settings.embedding)
+    return encoder.encode([chunk.text for chunk in chunks])
+
+
+def write_window(
+    window: ChunkedWindow, vectors: np.ndarray, stores: IngestStores, kb: str, version: str,
+    replaced: set[str] | frozenset[str] = frozenset(),
+) -> int:
+    """Write a window's vectors and chunks in crash-safe order; returns the number of chunks written.
+
+    ``replaced`` names documents that already had a stored version: only they can own stale points (a
+    crashed run's leftovers of a new document are caught by ``remove_stray_vectors``)."""
+    now = datetime.now(UTC)
+    stores.vectors.ensure_collection(kb, int(vectors.shape[1]))
+    points, items = [], []
+    offset = 0
+    for doc in window.docs:
+        chunks = window.chunks[doc.doc_id]
+        extras = {"doc_hash": doc.content_hash, "pipeline_version": version, "source": doc.source,
+                  "title": doc.title, "type": doc.type}
+        points += [(chunk, vectors[offset + i], extras) for i, chunk in enumerate(chunks)]
+        offset += len(chunks)
+        items.append((_record(doc, chunks, kb, version, now), chunks))
+    stores.vectors.upsert(kb, points)
+    stores.vectors.delete_stale_many(
+        kb, {doc.doc_id: (doc.content_hash, version) for doc in window.docs if doc.doc_id in replaced}
+    )
+    stores.documents.replace_documents(kb, items)
+    return offset
+
+
+def _record(doc: ParsedDocument, chunks: list[Chunk], kb: str, version: str, now: datetime) -> DocumentRecord:
+    return DocumentRecord(
+        kb=kb, doc_id=doc.doc_id, source=doc.source, title=doc.title, type=doc.type,
+        size_bytes=doc.size_bytes, modified=doc.modified, content_hash=doc.content_hash,
+        pipeline_version=version, chunk_count=len(chunks),
+        token_count=sum(chunk.token_count for chunk in chunks), ingested_at=now,
+    )
+
+
+def delete_documents(doc_ids: Sequence[str], stores: IngestStores, kb: str) -> int:
+    """Remove documents from both stores: vectors first, the document record last."""
+    if not doc_ids:
+        return 0
+    stores.vectors.delete_documents(kb, list(doc_ids))
+    return stores.documents.delete_documents(kb, list(doc_ids))
+
+
+def _report(stage: str, done: int, total: int) -> None:
+    from genai.ingest.progress import report
+
+    report(stage, done, total)
+
+
+def remove_stray_vectors(stores: IngestStores, kb: str) -> int:
+    """Delete points that no complete document owns: those of documents without a record (a crashed run
+    wrote vectors but not the record) and those of a version other than the recorded one. Cheap when the
+    stores agree, which is every run that was not interrupted."""
+    if stores.vectors.count(kb) == stores.documents.count_chunks(kb):
+        return 0
+    states = stores.documents.stored_states(kb)
+    orphans: list[str] = []
+    stale: dict[str, tuple[str, str]] = {}
+    removed = 0
+    for (doc_id, doc_hash, version), points in stores.vectors.point_owners(kb).items():
+        state = states.get(doc_id)
+        if state is None:
+            orphans.append(doc_id)
+        elif (state.content_hash, state.pipeline_version) != (doc_hash, version):
+            stale[doc_id] = (state.content_hash, state.pipeline_version)
+        else:
+            continue
+        removed += points
+    stores.vectors.delete_documents(kb, orphans)
+    stores.vectors.delete_stale_many(kb, stale)
+    return removed

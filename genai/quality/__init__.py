@@ -1,0 +1,1 @@
+"""Data-quality suites (Great Expectations) on what enters and leaves the platform's pipelines."""

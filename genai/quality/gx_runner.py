@@ -1,0 +1,131 @@
+"""Run a Great Expectations suite over a pandas DataFrame and report failures row by row.
+
+Great Expectations is imported on first use (it costs ~3 s) and one ephemeral context serves the whole
+process. A suite is registered once per distinct set of expectations, so repeated batches only pay for the
+validation itself.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+Item = TypeVar("Item")
+
+_lock = threading.Lock()
+_context: Any = None
+_validations: dict[str, Any] = {}
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """One expectation, described as data so suites can be hashed, shown and rebuilt.
+
+    ``kind`` is the Great Expectations class name (e.g. ``ExpectColumnValuesToBeBetween``); ``check`` is
+    the stable name we record in quarantine entries and reports.
+    """
+
+    check: str
+    kind: str
+    kwargs: dict[str, Any]
+
+
+@dataclass
+class SuiteOutcome:
+    """What a suite found: the failing row indices per check, and totals for reports."""
+
+    suite: str
+    evaluated: int
+    failed_checks: list[str] = field(default_factory=list)
+    failures: dict[int, list[str]] = field(default_factory=dict)  # row index -> failed checks, in order
+
+    @property
+    def success(self) -> bool:
+        return not self.failed_checks
+
+
+def _get_context() -> Any:
+    global _context
+    if _context is None:
+        os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+        import great_expectations as gx
+        from great_expectations.data_context.types.base import ProgressBarsConfig
+
+        _context = gx.get_context(mode="ephemeral")
+        _context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
+    return _context
+
+
+def _suite_key(name: str, expectations: Sequence[Expectation]) -> str:
+    described = json.dumps([(e.check, e.kind, e.kwargs) for e in expectations], sort_keys=True, default=str)
+    return f"{name}-{hashlib.sha256(described.encode()).hexdigest()[:12]}"
+
+
+def _validation_for(name: str, expectations: Sequence[Expectation]) -> tuple[Any, str]:
+    key = _suite_key(name, expectations)
+    with _lock:
+        if key not in _validations:
+            import great_expectations as gx
+
+            context = _get_context()
+            source = context.data_sources.add_pandas(f"src-{key}")
+            batch = source.add_dataframe_asset(f"asset-{key}").add_batch_definition_whole_dataframe("all")
+            suite = gx.ExpectationSuite(name=key)
+            for expectation in expectations:
+                expectation_class = getattr(gx.expectations, expectation.kind)
+                meta = {"check": expectation.check}
+                suite.add_expectation(expectation_class(**expectation.kwargs, meta=meta))
+            suite = context.suites.add(suite)
+            definition = gx.ValidationDefinition(name=f"validate-{key}", data=batch, suite=suite)
+            _validations[key] = context.validation_definitions.add(definition)
+        return _validations[key], key
+
+
+def run_suite(name: str, expectations: Sequence[Expectation], frame: pd.DataFrame) -> SuiteOutcome:
+    """Validate ``frame`` (which must have a 0..n-1 RangeIndex) and map failures back to its rows."""
+    outcome = SuiteOutcome(suite=name, evaluated=len(expectations))
+    if frame.empty:
+        return outcome
+    validation, _ = _validation_for(name, expectations)
+    result = validation.run(
+        batch_parameters={"dataframe": frame}, result_format={"result_format": "COMPLETE"}
+    )
+    for expectation_result in result.results:
+        check = expectation_result.expectation_config.meta["check"]
+        error = expectation_result.exception_info or {}
+        if error.get("raised_exception"):
+            raise RuntimeError(f"quality check {check} could not run: {error.get('exception_message')}")
+        if expectation_result.success:
+            continue
+        outcome.failed_checks.append(check)
+        for row in expectation_result.result.get("unexpected_index_list") or []:
+            outcome.failures.setdefault(int(row), []).append(check)
+    order = {e.check: i for i, e in enumerate(expectations)}
+    outcome.failed_checks.sort(key=order.__getitem__)
+    for checks in outcome.failures.values():
+        checks.sort(key=order.__getitem__)
+    return outcome
+
+
+def failures_by_doc(
+    outcome: SuiteOutcome,
+    items: Sequence[Item],
+    doc_id_of: Callable[[Item], str],
+    explain: Callable[[str, Item], str],
+) -> dict[str, list[tuple[str, str]]]:
+    """Group an outcome's failing rows by document: doc_id -> distinct (check, reason) pairs, in order."""
+    failed: dict[str, dict[tuple[str, str], None]] = {}
+    for row in sorted(outcome.failures):
+        item = items[row]
+        pairs = failed.setdefault(doc_id_of(item), {})
+        for check in outcome.failures[row]:
+            pairs[(check, explain(check, item))] = None
+    return {doc_id: list(pairs) for doc_id, pairs in failed.items()}

@@ -1,0 +1,1 @@
+"""Prefect tasks: coarse steps, each a thin wrapper over a plain function in ``genai``."""

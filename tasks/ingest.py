@@ -1,0 +1,88 @@
+"""The ingestion flow's tasks. Each is one coarse step over a batch (never one task per chunk) and calls
+one plain function from ``genai.ingest``. Caching is off: inputs are large and runs must see fresh data."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from genai.ingest import stages
+from genai.ingest.plan import IngestPlan, plan_changes
+from genai.ingest.records import Chunk, ParsedDocument, QuarantineRecord
+from genai.ingest.request import IngestRequest
+from genai.ingest.stores import IngestStores
+from genai.settings import Settings
+from tasks.retry import RETRY_DELAYS, is_transient_failure
+
+
+@task(name="load-documents", cache_policy=NO_CACHE)
+def load_documents(request: IngestRequest, settings: Settings) -> list[ParsedDocument]:
+    """Discover and parse the source's documents."""
+    return stages.load_documents(request, settings)
+
+
+@task(name="check-documents", cache_policy=NO_CACHE)
+def check_documents(
+    docs: list[ParsedDocument], settings: Settings, kb: str, run_id: str
+) -> stages.CheckedDocuments:
+    """Run the document quality suite (Great Expectations)."""
+    return stages.check_documents(docs, settings, kb, run_id)
+
+
+@task(name="quarantine", cache_policy=NO_CACHE,
+      retries=len(RETRY_DELAYS), retry_delay_seconds=RETRY_DELAYS, retry_condition_fn=is_transient_failure)
+def quarantine(records: list[QuarantineRecord], stores: IngestStores) -> int:
+    """Store quarantined documents with their reasons."""
+    stores.quarantine.add(records)
+    return len(records)
+
+
+@task(name="plan-changes", cache_policy=NO_CACHE,
+      retries=len(RETRY_DELAYS), retry_delay_seconds=RETRY_DELAYS, retry_condition_fn=is_transient_failure)
+def plan(
+    accepted: list[ParsedDocument], present_ids: list[str], stores: IngestStores, kb: str, version: str,
+    keep_deleted: bool,
+) -> IngestPlan:
+    """Compare content hashes with the document store: new, changed, unchanged, deleted."""
+    return plan_changes(accepted, stores.documents.stored_states(kb), version, present_ids, keep_deleted)
+
+
+@task(name="chunk-documents", cache_policy=NO_CACHE)
+def chunk_documents(
+    docs: list[ParsedDocument], settings: Settings, kb: str, run_id: str
+) -> tuple[stages.ChunkedWindow, list[QuarantineRecord], int]:
+    """Chunk a batch of documents and run the chunk quality suite."""
+    return stages.chunk_documents(docs, settings, kb, run_id)
+
+
+@task(name="embed-chunks", cache_policy=NO_CACHE)
+def embed_chunks(chunks: Sequence[Chunk], settings: Settings) -> np.ndarray:
+    """Embed a window of chunks."""
+    return stages.embed_chunks(chunks, settings)
+
+
+@task(name="write-chunks", cache_policy=NO_CACHE,
+      retries=len(RETRY_DELAYS), retry_delay_seconds=RETRY_DELAYS, retry_condition_fn=is_transient_failure)
+def write_window(
+    window: stages.ChunkedWindow, vectors: np.ndarray, stores: IngestStores, kb: str, version: str,
+    replaced: set[str],
+) -> int:
+    """Upsert a window's vectors and chunks, document records last."""
+    return stages.write_window(window, vectors, stores, kb, version, replaced)
+
+
+@task(name="delete-documents", cache_policy=NO_CACHE,
+      retries=len(RETRY_DELAYS), retry_delay_seconds=RETRY_DELAYS, retry_condition_fn=is_transient_failure)
+def delete_documents(doc_ids: list[str], stores: IngestStores, kb: str) -> int:
+    """Remove documents gone from the source."""
+    return stages.delete_documents(doc_ids, stores, kb)
+
+
+@task(name="verify-consistency", cache_policy=NO_CACHE,
+      retries=len(RETRY_DELAYS), retry_delay_seconds=RETRY_DELAYS, retry_condition_fn=is_transient_failure)
+def verify_consistency(stores: IngestStores, kb: str) -> int:
+    """Remove vectors that no complete document owns (left by a crashed run); returns how many."""
+    return stages.remove_stray_vectors(stores, kb)

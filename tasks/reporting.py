@@ -1,0 +1,52 @@
+"""Publishing run reports to Prefect: markdown and table artifacts under stable keys, and a progress bar."""
+
+from __future__ import annotations
+
+import re
+from uuid import UUID
+
+from prefect import task
+from prefect.artifacts import (
+    create_markdown_artifact,
+    create_progress_artifact,
+    create_table_artifact,
+    update_progress_artifact,
+)
+from prefect.cache_policies import NO_CACHE
+
+from genai.ingest.summary import IngestSummary
+
+
+def artifact_key(*parts: str) -> str:
+    """Prefect artifact keys allow lowercase letters, digits and dashes only."""
+    return re.sub(r"[^a-z0-9-]+", "-", "-".join(parts).lower()).strip("-")
+
+
+@task(name="publish-summary", cache_policy=NO_CACHE)
+def publish_summary(summary: IngestSummary) -> None:
+    """The run's counts as a markdown report and a table, keyed by knowledge base so the UI keeps history."""
+    create_markdown_artifact(
+        summary.to_markdown(), key=artifact_key("ingest", summary.kb, "summary"),
+        description=f"Ingestion summary for knowledge base {summary.kb}",
+    )
+    create_table_artifact(
+        summary.count_rows(), key=artifact_key("ingest", summary.kb, "counts"),
+        description=f"Ingestion counts and stage seconds for knowledge base {summary.kb}",
+    )
+
+
+class ProgressArtifact:
+    """A Prefect progress artifact that a long run moves from 0 to 100 percent."""
+
+    def __init__(self, kb: str) -> None:
+        artifact_id = create_progress_artifact(
+            0.0, key=artifact_key("ingest", kb, "progress"),
+            description=f"Documents embedded and written into knowledge base {kb}",
+        )
+
+        assert isinstance(artifact_id, UUID), "a sync flow gets the id, not a coroutine"
+        self._id: UUID = artifact_id
+
+    def update(self, done: int, total: int) -> None:
+        percent = 100.0 if total == 0 else round(100.0 * done / total, 1)
+        update_progress_artifact(self._id, percent)
