@@ -25,6 +25,8 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
+from genai.settings_gateway import GatewaySettings
+
 PIPELINE_SCHEMA = "1"  # bump when the chunk or payload layout changes: every document is re-embedded
 
 
@@ -130,6 +132,7 @@ class Settings(BaseSettings):
     document_store: DocumentStoreSettings = Field(default_factory=DocumentStoreSettings)
     qdrant: QdrantSettings = Field(default_factory=QdrantSettings)
     prefect: PrefectSettings = Field(default_factory=PrefectSettings)
+    gateway: GatewaySettings = Field(default_factory=GatewaySettings)
 
     @field_validator("home")
     @classmethod

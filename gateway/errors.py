@@ -1,0 +1,88 @@
+"""Errors the gateway answers with, in OpenAI's shape: ``{"error": {"message", "type", "param", "code"}}``.
+
+Every failure a client can see is a ``GatewayError`` with the HTTP status that fits it; the app's exception
+handlers turn it into the JSON body (or, inside a stream that already started, into an SSE error event).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class GatewayError(Exception):
+    """A failure with an HTTP status and an OpenAI-style error body."""
+
+    status: int = 500
+    type: str = "server_error"
+    code: str | None = None
+
+    def __init__(
+        self, message: str, *, param: str | None = None, code: str | None = None, status: int | None = None
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.param = param
+        if code is not None:
+            self.code = code
+        if status is not None:
+            self.status = status
+
+    def body(self) -> dict[str, Any]:
+        return {"error": {"message": self.message, "type": self.type, "param": self.param, "code": self.code}}
+
+
+class InvalidRequest(GatewayError):
+    """400: the body does not follow the schema; ``param`` names the field."""
+
+    status = 400
+    type = "invalid_request_error"
+
+
+class AuthenticationFailed(GatewayError):
+    status = 401
+    type = "authentication_error"
+    code = "invalid_api_key"
+
+
+class ModelNotFound(GatewayError):
+    """404: no route for the requested model."""
+
+    status = 404
+    type = "invalid_request_error"
+    code = "model_not_found"
+
+
+class BodyTooLarge(GatewayError):
+    status = 413
+    type = "invalid_request_error"
+    code = "request_too_large"
+
+
+class RateLimited(GatewayError):
+    status = 429
+    type = "rate_limit_error"
+    code = "rate_limit_exceeded"
+
+
+class UpstreamFailed(GatewayError):
+    """502: every upstream that could serve the request failed or answered garbage."""
+
+    status = 502
+    type = "upstream_error"
+    code = "bad_gateway"
+
+
+class NoHealthyUpstream(GatewayError):
+    """503: no worker of any upstream in the model's chain is up (all down or circuits open)."""
+
+    status = 503
+    type = "upstream_error"
+    code = "service_unavailable"
+
+
+class DeadlineExceeded(GatewayError):
+    """504: the request's deadline passed before an upstream answered."""
+
+    status = 504
+    type = "timeout_error"
+    code = "gateway_timeout"

@@ -1,0 +1,1 @@
+"""Gateway telemetry: Prometheus metrics and structured JSON logs."""
