@@ -28,3 +28,19 @@ def resolve_model_path(name: str) -> Path:
         f"embedding model {name!r} is not a directory on this machine; set embedding.model to "
         "'all-MiniLM-L6-v2' or to a saved sentence-transformers model directory (hub downloads are off)"
     )
+
+
+def model_max_seq_length(model_dir: Path) -> int:
+    """The longest input, in tokens including special ones, that the model reads before truncating.
+
+    Read from the saved sentence-transformers config without loading the model."""
+    import json
+
+    sources = (("sentence_bert_config.json", "max_seq_length"), ("config.json", "max_position_embeddings"))
+    for name, key in sources:
+        config_file = model_dir / name
+        if config_file.exists():
+            value = json.loads(config_file.read_text(encoding="utf-8")).get(key)
+            if isinstance(value, int) and value > 0:
+                return value
+    raise ModelNotFoundError(f"{model_dir} says nothing about its maximum sequence length")

@@ -94,9 +94,14 @@ def chunk_documents(
 
     Returns the documents that passed with their chunks, quarantine entries for the rest, and the number of
     chunks checked."""
-    from genai.embedding.tokenizer import load_tokenizer
+    from genai.embedding.model_path import model_max_seq_length, resolve_model_path
+    from genai.embedding.tokenizer import load_tokenizer, special_token_count
+    from genai.ingest.chunking import check_fits_model
 
     tokenizer = load_tokenizer(settings.embedding.model)
+    model_limit = settings.embedding.max_seq_length or model_max_seq_length(
+        resolve_model_path(settings.embedding.model))
+    check_fits_model(settings.chunking, model_limit, special_token_count(tokenizer))
     window = ChunkedWindow()
     for doc in docs:
         window.docs.append(doc)
