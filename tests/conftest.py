@@ -11,6 +11,10 @@ pytest_plugins = [
     "tests.fixtures.environment",
     "tests.fixtures.models",
     "tests.fixtures.services",
+    "tests.fixtures.prefect",
+    "tests.fixtures.ingest",
+    "tests.fixtures.gateway",
+    "tests.fixtures.fake_upstreams",
 ]
 
 
