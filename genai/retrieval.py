@@ -3,10 +3,13 @@ evaluation share. It embeds the query with the same model that embedded the chun
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from genai.ingest.records import ScoredChunk
 from genai.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from genai.stores.vectors import VectorStore
 
 
 class UnknownKnowledgeBaseError(LookupError):
@@ -19,18 +22,31 @@ def search(
     k: int = 5,
     filters: dict[str, Any] | None = None,
     settings: Settings | None = None,
+    vectors: VectorStore | None = None,
 ) -> list[ScoredChunk]:
     """The ``k`` chunks of ``kb`` most similar to ``query``, best first, optionally filtered on payload
-    fields (``doc_id``, ``source``, ``type``, ...; a list value matches any of its items)."""
+    fields (``doc_id``, ``source``, ``type``, ...; a list value matches any of its items).
+
+    Long-lived callers (the gateway) pass their open ``vectors`` store; otherwise one is opened and closed
+    for this search."""
     if not query.strip():
         raise ValueError("the query is empty")
     if k < 1:
         raise ValueError("k must be at least 1")
     settings = settings or get_settings()
-    from genai.embedding.shared import encoder_for
     from genai.stores.vectors import VectorStore
 
-    vectors = VectorStore(settings)
+    if vectors is None:
+        with VectorStore(settings) as opened:
+            return _search(opened, kb, query, k, filters, settings)
+    return _search(vectors, kb, query, k, filters, settings)
+
+
+def _search(
+    vectors: VectorStore, kb: str, query: str, k: int, filters: dict[str, Any] | None, settings: Settings
+) -> list[ScoredChunk]:
+    from genai.embedding.shared import encoder_for
+
     if not vectors.exists(kb):
         known = ", ".join(vectors.knowledge_bases()) or "none yet"
         raise UnknownKnowledgeBaseError(f"knowledge base {kb!r} does not exist (known: {known})")

@@ -51,6 +51,7 @@ def ingest(
 
 
 def _run_with_progress(request: IngestRequest) -> IngestSummary:
+    from rich.console import Console
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -64,7 +65,8 @@ def _run_with_progress(request: IngestRequest) -> IngestSummary:
     from genai.ingest.progress import listening
 
     columns = (TextColumn("{task.description:<8}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, transient=True) as progress:
+    # The bar goes to stderr so that --json output on stdout stays machine-readable.
+    with Progress(*columns, transient=True, console=Console(stderr=True)) as progress:
         bars: dict[str, TaskID] = {}
 
         def on_progress(stage: str, done: int, total: int) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
 
 DocumentType = Literal["markdown", "text", "html", "pdf", "docx", "unknown"]
 
@@ -100,6 +100,8 @@ class ScoredChunk(BaseModel):
     start: int
     end: int
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def citation(self) -> str:
+        """Where the text comes from, as ``source#chunk-N``."""
         return f"{self.source}#chunk-{self.chunk_no}"

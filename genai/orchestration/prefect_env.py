@@ -29,7 +29,7 @@ def server_answers(host: str, port: int, timeout: float = 0.3) -> bool:
 
 def configure_prefect(settings: Settings, quiet: bool = False) -> str | None:
     """Set Prefect's environment from the settings; returns the API URL in use (None: a temporary server)."""
-    os.environ.setdefault("PREFECT_HOME", str(settings.prefect_home))
+    os.environ["PREFECT_HOME"] = str(settings.prefect_home)
     os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
     os.environ.setdefault("PREFECT_SERVER_UI_SHOW_PROMOTIONAL_CONTENT", "false")
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")

@@ -1,0 +1,196 @@
+"""Prefect integration: `genai up` serves the platform's deployments so a run launched through the API
+(as the UI's form does) ingests for real; deployments/prefect.yaml deploys the same flows to a shared
+server, and a process worker runs them."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+
+from genai.settings import Settings
+from tests.fixtures.documents import write_good_corpus
+from tests.fixtures.ingest import assert_consistent
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for(predicate: Any, timeout: float, what: str) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.5)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def api(base: str, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+    response = httpx.request(method, f"{base}{path}", json=body, timeout=10)
+    response.raise_for_status()
+    return response.json()
+
+
+def wait_for_final_state(base: str, run_id: str, timeout: float) -> str:
+    def final() -> str | None:
+        state = api(base, "GET", f"/flow_runs/{run_id}")["state_type"]
+        return state if state in {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"} else None
+
+    return str(wait_for(final, timeout, f"flow run {run_id}"))
+
+
+def healthy(base: str) -> bool:
+    try:
+        return httpx.get(f"{base}/health", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+@pytest.mark.slow
+def test_genai_up_serves_the_ingest_deployment_and_runs_it_from_the_api(
+    settings: Settings, tmp_path: Path
+) -> None:
+    corpus = tmp_path / "corpus"
+    good = write_good_corpus(corpus)
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k not in {"PREFECT_API_URL", "PREFECT_HOME"}}
+    env.update(
+        GENAI_HOME=str(settings.home), GENAI_PREFECT__PORT=str(port), GENAI_GATEWAY__PORT=str(free_port())
+    )
+    up = subprocess.Popen(
+        [sys.executable, "-m", "genai.cli.main", "up"],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}/api"
+    try:
+        wait_for(lambda: healthy(base), 120, "the Prefect server")
+        deployment = wait_for(lambda: api(base, "POST", "/deployments/filter", {}), 60, "served deployments")[
+            0
+        ]
+        assert deployment["name"] == "ingest"
+        form = deployment["parameter_openapi_schema"]
+        assert "request" in form["properties"]  # the UI renders this pydantic model as the run form
+
+        run = api(
+            base,
+            "POST",
+            f"/deployments/{deployment['id']}/create_flow_run",
+            {"parameters": {"request": {"source": str(corpus), "kb": "from-ui"}}},
+        )
+        assert wait_for_final_state(base, run["id"], 300) == "COMPLETED"
+
+        artifacts = api(base, "POST", "/artifacts/filter", {})
+        keys = {artifact["key"] for artifact in artifacts}
+        assert {"ingest-from-ui-summary", "ingest-from-ui-counts", "ingest-from-ui-progress"} <= keys
+    finally:
+        os.killpg(up.pid, signal.SIGINT)
+        output = up.communicate(timeout=60)[0].decode(errors="replace")
+    assert up.returncode is not None
+    assert not healthy(base), "the Prefect server outlived `genai up`"
+    assert "ingest/ingest" in output
+    assert set(assert_consistent(settings, "from-ui").documents) == set(good)
+
+
+def test_prefect_yaml_declares_real_entrypoints_and_valid_parameters() -> None:
+    from prefect.flows import load_flow_from_entrypoint
+
+    from genai.ingest.request import IngestRequest
+
+    spec = yaml.safe_load((REPO / "deployments" / "prefect.yaml").read_text())
+    assert spec["prefect-version"] == "3.9.1"
+    for deployment in spec["deployments"]:
+        flow = load_flow_from_entrypoint(str(REPO / deployment["entrypoint"]))
+        assert flow.name == "ingest"
+        if "request" in deployment.get("parameters", {}):
+            IngestRequest.model_validate(deployment["parameters"]["request"])
+        assert deployment["work_pool"]["name"] in {"genai-process", "genai-kubernetes"}
+
+
+def test_kubernetes_manifests_are_well_formed() -> None:
+    documents = [
+        doc
+        for path in sorted((REPO / "deployments" / "k8s").glob("*.yaml"))
+        for doc in yaml.safe_load_all(path.read_text())
+        if doc
+    ]
+    assert documents
+    for doc in documents:
+        assert doc["apiVersion"] and doc["kind"] and doc["metadata"]["name"], doc
+        if doc["kind"] != "Namespace":
+            assert doc["metadata"]["namespace"] == "genai", doc["metadata"]["name"]
+    kinds = {(doc["kind"], doc["metadata"]["name"]) for doc in documents}
+    assert {
+        ("Deployment", "prefect-worker"),
+        ("StatefulSet", "qdrant"),
+        ("Deployment", "prefect-server"),
+    } <= kinds
+
+
+@pytest.mark.slow
+def test_prefect_deploy_then_a_process_worker_runs_the_flow(
+    prefect_api_url: str, settings: Settings, tmp_path: Path
+) -> None:
+    corpus = tmp_path / "corpus"
+    good = write_good_corpus(corpus)
+    base = prefect_api_url
+    env = {
+        **os.environ,
+        "PREFECT_API_URL": base,
+        "GENAI_PROJECT_DIR": str(REPO),
+        "GENAI_IMAGE": "genai:test",
+        "GENAI_HOME": str(settings.home),
+    }
+    prefect = [sys.executable, "-m", "prefect"]
+    subprocess.run(
+        [*prefect, "work-pool", "create", "genai-process", "--type", "process", "--overwrite"],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    deploy = subprocess.run(
+        [*prefect, "--no-prompt", "deploy", "--name", "ingest", "--prefect-file", "deployments/prefect.yaml"],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
+    assert deploy.returncode == 0, deploy.stdout + deploy.stderr
+    deployment = api(base, "GET", "/deployments/name/ingest/ingest")
+    assert deployment["work_pool_name"] == "genai-process"
+    run = api(
+        base,
+        "POST",
+        f"/deployments/{deployment['id']}/create_flow_run",
+        {"parameters": {"request": {"source": str(corpus), "kb": "pooled"}}},
+    )
+
+    worker = subprocess.run(
+        [*prefect, "worker", "start", "--pool", "genai-process", "--run-once"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=400,
+    )
+
+    assert wait_for_final_state(base, run["id"], 60) == "COMPLETED", worker.stdout[-3000:]
+    assert set(assert_consistent(settings, "pooled").documents) == set(good)
