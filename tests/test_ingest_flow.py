@@ -110,7 +110,9 @@ def test_new_chunk_settings_re_embed_unchanged_text(settings: Settings, tmp_path
     assert_consistent(settings, "resized")
 
 
-def test_chunk_size_beyond_the_model_limit_fails_with_a_clear_error(settings: Settings, tmp_path: Path) -> None:
+def test_chunk_size_beyond_the_model_limit_fails_with_a_clear_error(
+    settings: Settings, tmp_path: Path
+) -> None:
     source = tmp_path / "corpus"
     write_good_corpus(source)
     with pytest.raises(ValueError, match="at most 254"):

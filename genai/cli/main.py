@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import typer
 
-from genai.cli import config_cmd, demo_cmd, ingest_cmd, quarantine_cmd, search_cmd, up_cmd
+from genai.cli import (
+    config_cmd,
+    demo_cmd,
+    gateway_cmd,
+    ingest_cmd,
+    quarantine_cmd,
+    search_cmd,
+    up_cmd,
+    worker_cmd,
+)
 
 app = typer.Typer(
     name="genai",
@@ -17,6 +26,8 @@ app.command("demo")(demo_cmd.demo)
 app.command("ingest")(ingest_cmd.ingest)
 app.command("search")(search_cmd.search)
 app.command("up")(up_cmd.up)
+app.command("gateway")(gateway_cmd.gateway)
+app.command("worker")(worker_cmd.worker)
 app.add_typer(quarantine_cmd.app, name="quarantine")
 app.add_typer(config_cmd.app, name="config")
 

@@ -1,19 +1,32 @@
-"""`genai up`: run the platform on this machine: the Prefect server with its UI, and the platform's
-deployments served so data teams can launch flows from the UI's parameter forms."""
+"""`genai up`: run the platform on this machine: the Prefect server with its UI, the platform's
+deployments served so data teams can launch flows from the UI's parameter forms, and the OpenAI-compatible
+gateway (a child process running `genai gateway`, so its event loop never competes with Prefect's)."""
 
 from __future__ import annotations
+
+import subprocess
+from typing import TYPE_CHECKING
 
 import typer
 
 from genai.cli.errors import fail, load_settings
 
+if TYPE_CHECKING:
+    from genai.settings import Settings
+
 
 def up(
     port: int | None = typer.Option(None, "--port", help="Prefect server port (default prefect.port, 4200)."),
     host: str | None = typer.Option(None, "--host", help="Interface to bind (default 127.0.0.1)."),
+    gateway: bool = typer.Option(True, "--gateway/--no-gateway", help="Also run the gateway."),
+    gateway_port: int | None = typer.Option(None, "--gateway-port", help="Default: gateway.port (8000)."),
 ) -> None:
-    """Start the Prefect server (UI on http://HOST:PORT) and serve the platform's flows until Ctrl-C."""
+    """Start the Prefect server (UI on http://HOST:PORT), the gateway, and serve the platform's flows until
+    Ctrl-C."""
     settings = load_settings()
+    if gateway_port is not None:
+        address = settings.gateway.model_copy(update={"port": gateway_port})
+        settings = settings.model_copy(update={"gateway": address})
     prefect = settings.prefect.model_copy(update={k: v for k, v in {"port": port, "host": host}.items() if v})
     settings = settings.model_copy(update={"prefect": prefect})
     from genai.orchestration.prefect_env import configure_prefect, local_server_url, server_answers
@@ -21,11 +34,14 @@ def up(
 
     if server_answers(prefect.host, prefect.port):
         fail(f"something already listens on {prefect.host}:{prefect.port}; stop it or pass --port")
+    gateway_process = _start_gateway(settings) if gateway else None
     log_file = settings.home / "logs" / "prefect-server.log"
     typer.echo(f"starting the Prefect server on http://{prefect.host}:{prefect.port} (log: {log_file})")
     try:
         server = start_prefect_server(settings, log_file)
     except ServerStartError as error:
+        if gateway_process is not None:
+            stop_process(gateway_process)
         fail(str(error), code=1)
     try:
         configure_prefect(settings.model_copy(update={"prefect": prefect.model_copy(
@@ -38,3 +54,21 @@ def up(
         serve(*platform_deployments(), pause_on_shutdown=False)
     finally:
         stop_process(server)
+        if gateway_process is not None:
+            stop_process(gateway_process)
+
+
+def _start_gateway(settings: Settings) -> subprocess.Popen[bytes]:
+    from genai.cli.gateway_cmd import GatewayStartError, start_gateway_process
+    from genai.orchestration.prefect_env import server_answers
+
+    address = settings.gateway
+    if server_answers(address.host, address.port):
+        fail(f"something already listens on {address.host}:{address.port}; stop it, pass --gateway-port "
+             "or --no-gateway")
+    log_file = settings.home / "logs" / "gateway.log"
+    typer.echo(f"starting the gateway on http://{address.host}:{address.port}/v1 (log: {log_file})")
+    try:
+        return start_gateway_process(settings, log_file)
+    except GatewayStartError as error:
+        fail(str(error), code=1)

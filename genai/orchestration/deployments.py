@@ -15,7 +15,7 @@ def platform_deployments() -> list[Any]:
     return [
         ingest.to_deployment(
             name="ingest",
-            description="Ingest a folder of documents into a knowledge base: parse, check, chunk, embed, index.",
+            description="Ingest a folder of documents into a knowledge base (parse, check, chunk, embed).",
             tags=["genai", "ingestion"],
             entrypoint_type=EntrypointType.MODULE_PATH,
         ),
