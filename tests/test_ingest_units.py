@@ -1,0 +1,112 @@
+"""Plain functions of the ingestion pipeline: planning by content hash, the pipeline version, request
+overrides, windows, the run summary and the sample corpus."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from genai.demo.corpus import write_sample_corpus
+from genai.ingest.plan import plan_changes
+from genai.ingest.records import Chunk, ParsedDocument, StoredState
+from genai.ingest.request import IngestRequest, effective_settings
+from genai.ingest.stages import ChunkedWindow, windows
+from genai.ingest.summary import IngestSummary
+from genai.ingest.versioning import pipeline_version
+from genai.settings import Settings
+
+
+def doc(doc_id: str, content_hash: str) -> ParsedDocument:
+    return ParsedDocument(
+        doc_id=doc_id,
+        source=doc_id,
+        title=doc_id,
+        type="text",
+        size_bytes=1,
+        text="x",
+        content_hash=content_hash,
+    )
+
+
+def test_plan_sorts_documents_by_what_changed() -> None:
+    stored = {
+        "same": StoredState(content_hash="h1", pipeline_version="v"),
+        "edited": StoredState(content_hash="old", pipeline_version="v"),
+        "reversioned": StoredState(content_hash="h3", pipeline_version="older"),
+        "gone": StoredState(content_hash="h4", pipeline_version="v"),
+        "quarantined-now": StoredState(content_hash="h5", pipeline_version="v"),
+    }
+    accepted = [doc("same", "h1"), doc("edited", "new"), doc("reversioned", "h3"), doc("fresh", "h6")]
+    present = [d.doc_id for d in accepted] + ["quarantined-now"]
+
+    plan = plan_changes(accepted, stored, "v", present, keep_deleted=False)
+
+    assert [d.doc_id for d in plan.new] == ["fresh"]
+    assert [d.doc_id for d in plan.changed] == ["edited", "reversioned"]
+    assert plan.unchanged == ["same"]
+    assert plan.deleted == ["gone"]  # a document still present but quarantined keeps its last good version
+    assert plan_changes(accepted, stored, "v", present, keep_deleted=True).deleted == []
+
+
+def test_pipeline_version_follows_chunking_settings(settings: Settings) -> None:
+    base = pipeline_version(settings)
+    assert base == pipeline_version(settings) and base.startswith("v")
+    resized = effective_settings(settings, IngestRequest(source=".", kb="x", chunk_tokens=128))
+    assert pipeline_version(resized) != base
+    overlapped = effective_settings(settings, IngestRequest(source=".", kb="x", overlap_tokens=0))
+    assert pipeline_version(overlapped) != base
+
+
+def test_request_validates_names_and_overrides(settings: Settings) -> None:
+    with pytest.raises(ValidationError, match="lowercase"):
+        IngestRequest(source=".", kb="Has Spaces")
+    with pytest.raises(ValidationError, match="overlap_tokens"):
+        effective_settings(settings, IngestRequest(source=".", kb="ok", chunk_tokens=64, overlap_tokens=40))
+    applied = effective_settings(settings, IngestRequest(source=".", kb="ok", keep_deleted=True))
+    assert applied.ingest.keep_deleted and not settings.ingest.keep_deleted
+
+
+def test_windows_cut_at_document_boundaries() -> None:
+    batch = ChunkedWindow()
+    for n, count in enumerate([3, 3, 1, 5, 2]):
+        batch.docs.append(doc(f"d{n}", "h"))
+        batch.chunks[f"d{n}"] = [
+            Chunk(doc_id=f"d{n}", chunk_no=i, text="t", start=0, end=1, token_count=1) for i in range(count)
+        ]
+    cut = list(windows(batch, max_chunks=4))
+    assert [[d.doc_id for d in w.docs] for w in cut] == [["d0", "d1"], ["d2", "d3"], ["d4"]]
+    assert sum(w.chunk_count for w in cut) == 14
+
+
+def test_summary_renders_counts_and_stages() -> None:
+    summary = IngestSummary(
+        run_id="r",
+        kb="kb",
+        source="/src",
+        pipeline_version="v1-x",
+        seen=5,
+        new=3,
+        unchanged=1,
+        quarantined=1,
+        chunks=30,
+        tokens=3000,
+        seconds={"parse": 0.5, "embed": 1.5},
+    )
+    markdown = summary.to_markdown()
+    assert "| 5 | 3 | 0 | 1 | 0 | 1 | 30 | 3000 |" in markdown
+    assert "genai quarantine list --kb kb" in markdown
+    assert summary.chunks_per_second == 15.0
+    rows = {row["measure"]: row["value"] for row in summary.count_rows()}
+    assert rows["seconds.embed"] == 1.5 and rows["new"] == 3
+
+
+def test_sample_corpus_is_written_from_the_code_itself(tmp_path: Path) -> None:
+    files = write_sample_corpus(tmp_path / "kb")
+    names = {f.name for f in files}
+    assert {"modules-genai.md", "modules-flows.md", "modules-tasks.md"} <= names
+    genai_page = (tmp_path / "kb" / "modules-genai.md").read_text()
+    assert "## genai.ingest.plan" in genai_page and "content hash" in genai_page
+    write_sample_corpus(tmp_path / "kb")  # idempotent: rewrites rather than piling up
+    assert sorted(p.name for p in (tmp_path / "kb").iterdir()) == sorted(names)
