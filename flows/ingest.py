@@ -6,12 +6,15 @@ consistency check -> summary artifacts. Run it from the Prefect UI, from `genai 
 ``ingest(IngestRequest(...))``.
 """
 
+from dataclasses import dataclass
+
 from prefect import flow, get_run_logger
+from prefect.futures import PrefectFuture
 from prefect.runtime import flow_run
 
 from genai.ingest.progress import report
 from genai.ingest.request import IngestRequest, effective_settings
-from genai.ingest.stages import in_groups, windows
+from genai.ingest.stages import ChunkedWindow, in_groups, windows
 from genai.ingest.stores import IngestStores
 from genai.ingest.summary import IngestSummary
 from genai.ingest.tally import RunTally
@@ -51,26 +54,65 @@ def _ingest(request: IngestRequest, settings: Settings, stores: IngestStores, ta
         plan = steps.plan(checked.accepted, [d.doc_id for d in docs], stores, kb, version,
                           settings.ingest.keep_deleted)
         tally.planned(len(docs), plan)
-    progress, done, total = ProgressArtifact(kb), 0, len(plan.to_embed)
+    progress = Progress(ProgressArtifact(kb), len(plan.to_embed))
     replaced = {doc.doc_id for doc in plan.changed}
-    for group in in_groups(plan.to_embed, settings.ingest.batch_documents):
-        with tally.stage("chunk"):
-            chunked, rejected, checked_count = steps.chunk_documents(group, settings, kb, run_id)
-            steps.quarantine(rejected, stores)
-            tally.chunks_checked(checked_count, [r.doc_id for r in rejected], plan)
-        for window in windows(chunked, settings.ingest.window_chunks):
-            chunks = window.all_chunks()
-            with tally.stage("embed"):
-                vectors = steps.embed_chunks(chunks, settings)
-            with tally.stage("write"):
-                tally.written(steps.write_window(window, vectors, stores, kb, version, replaced),
-                              sum(c.token_count for c in chunks))
-            done += len(window.docs)
-            progress.update(done, total)
-            report("embed", done, total)
-        done += len(rejected)
+    writing: PendingWrite | None = None
+    try:
+        for group in in_groups(plan.to_embed, settings.ingest.batch_documents):
+            with tally.stage("chunk"):
+                chunked, rejected, checked_count = steps.chunk_documents(group, settings, kb, run_id)
+                steps.quarantine(rejected, stores)
+                tally.chunks_checked(checked_count, [r.doc_id for r in rejected], plan)
+                progress.advance(len(rejected))
+            for window in windows(chunked, settings.ingest.window_chunks):
+                with tally.stage("embed"):
+                    vectors = steps.embed_chunks(window.all_chunks(), settings)
+                with tally.stage("write"):
+                    # One write in flight: window N is written while window N+1 is embedded.
+                    _finish(writing, tally, progress)
+                    writing = None
+                    future = steps.write_window.submit(window, vectors, stores, kb, version, replaced)
+                    writing = PendingWrite(future, window)
+        with tally.stage("write"):
+            _finish(writing, tally, progress)
+    except BaseException:
+        if writing is not None:
+            writing.future.wait()  # never close the stores under a write still in flight
+        raise
     with tally.stage("delete"):
         tally.summary.deleted = steps.delete_documents(plan.deleted, stores, kb)
         tally.summary.repaired = steps.verify_consistency(stores, kb)
         tally.summary.total_chunks = stores.documents.count_chunks(kb)
-    progress.update(total, total)
+    progress.complete()
+
+
+@dataclass
+class PendingWrite:
+    """A window being written in the background."""
+
+    future: PrefectFuture[int]
+    window: ChunkedWindow
+
+
+class Progress:
+    """Documents embedded and written, reported to the Prefect progress artifact and CLI listeners."""
+
+    def __init__(self, artifact: ProgressArtifact, total: int) -> None:
+        self.artifact, self.total, self.done = artifact, total, 0
+
+    def advance(self, documents: int) -> None:
+        self.done += documents
+        self.artifact.update(self.done, self.total)
+        report("embed", self.done, self.total)
+
+    def complete(self) -> None:
+        self.artifact.update(self.total, self.total)
+
+
+def _finish(writing: PendingWrite | None, tally: RunTally, progress: Progress) -> None:
+    """Wait for a background write; its failure fails the run here."""
+    if writing is None:
+        return
+    written = writing.future.result()
+    tally.written(written, sum(chunk.token_count for chunk in writing.window.all_chunks()))
+    progress.advance(len(writing.window.docs))
