@@ -1,0 +1,381 @@
+"""The gateway's ``ModelRouter``: model routes, worker choice, retries, fallback, deadlines and streaming.
+
+A request walks its model's chain of upstreams. On each it tries up to ``retry.attempts`` workers (another
+worker first where the pool has one), backing off with full jitter between tries; a worker that answered
+429 with Retry-After is left alone for that long (capped) and the router waits only if no other worker
+can take the request. Errors that are the client's fault end the request at once; everything else moves
+to the next upstream once this one is exhausted or has no healthy worker. The whole walk is bounded by the
+request's deadline. Streams are retried the same way until their first event arrived; after that a
+failure ends the stream with an SSE error event, and the deadline still holds between events.
+
+Construction: ``Router.from_settings(settings.gateway)``, then ``await router.start()`` inside the app's
+lifespan and ``await router.close()`` at shutdown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import orjson
+
+from gateway.context import RequestContext
+from gateway.errors import (
+    DeadlineExceeded,
+    GatewayError,
+    InvalidRequest,
+    ModelNotFound,
+    NoHealthyUpstream,
+    RateLimited,
+    UpstreamFailed,
+)
+from gateway.router_protocol import ModelInfo
+from gateway.routing import discovery, health, vllm_metrics
+from gateway.routing.balancer import Balancer
+from gateway.routing.discovery import Resolver
+from gateway.routing.periodic import spawn
+from gateway.routing.pool import DOWN_AFTER_FAILED_CHECKS, Lease, Pool, Worker
+from gateway.routing.retry import backoff, honoured_retry_after
+from gateway.telemetry.metrics import ERRORS, FALLBACKS, RETRIES, TIME_TO_FIRST_TOKEN, TOKENS
+from gateway.upstreams import make_provider
+from gateway.upstreams.base import DONE, Provider, UpstreamError, UpstreamStream, normalise_usage
+from genai.settings_gateway import GatewaySettings
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Attempt = Callable[[RequestContext, "Link", Worker, dict[str, Any]], Awaitable[T]]
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """One upstream of a model's fallback chain, with the model name that upstream knows."""
+
+    name: str
+    pool: Pool
+    provider: Provider
+    model: str
+
+
+class _NextUpstream(Exception):
+    """This upstream cannot serve the request; carries its last failure (None: no worker was available)."""
+
+    def __init__(self, failure: UpstreamError | None) -> None:
+        super().__init__(failure)
+        self.failure = failure
+
+
+class Router:
+    """Routes OpenAI-format requests to upstreams; implements ``gateway.router_protocol.ModelRouter``."""
+
+    def __init__(
+        self,
+        settings: GatewaySettings,
+        *,
+        resolver: Resolver | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.settings = settings
+        self._resolver: Resolver = resolver or discovery.system_resolver
+        self._rng = rng or random.Random()
+        # Scraped gauges older than a few intervals describe a past load; only in-flight counts then.
+        fresh_for = 3 * settings.scrape_interval
+        self.pools: dict[str, Pool] = {}
+        self.providers: dict[str, Provider] = {}
+        for name, upstream in settings.upstreams.items():
+            balancer = Balancer(settings.balancing, fresh_for)
+            self.pools[name] = Pool(name, upstream, settings.breaker, balancer, settings.affinity != "none")
+            self.providers[name] = make_provider(name, upstream)
+        self._routes: dict[str, tuple[Link, ...]] = {
+            model: tuple(
+                Link(t.upstream, self.pools[t.upstream], self.providers[t.upstream], t.model or model)
+                for t in route.targets
+            )
+            for model, route in settings.models.items()
+        }
+        self._tasks: list[asyncio.Task[None]] = []
+        self._health_running = False
+        # Label lookups cost a lock and a dict probe each; the per-model series are resolved once.
+        self._ttft = {model: TIME_TO_FIRST_TOKEN.labels(model) for model in self._routes}
+        self._tokens = {model: (TOKENS.labels(model, "prompt"), TOKENS.labels(model, "completion"))
+                        for model in self._routes}
+
+    @classmethod
+    def from_settings(cls, settings: GatewaySettings, **options: Any) -> Router:
+        return cls(settings, **options)
+
+    # -- lifecycle -------------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        if self._tasks:
+            return
+        settings = self.settings
+        dns_pools = [pool for pool in self.pools.values() if pool.settings.dns]
+        if dns_pools:
+            await discovery.refresh_all(dns_pools, self._resolver)
+            self._tasks.append(spawn(
+                settings.discovery_interval,
+                lambda: discovery.refresh_all(dns_pools, self._resolver), "discovery", wait_first=True,
+            ))
+        if any(pool.settings.health_path for pool in self.pools.values()):
+            await self._check_health()
+            self._tasks.append(spawn(settings.health_interval, self._check_health, "health", wait_first=True))
+            self._health_running = True
+        if any(self._scraped(name) for name in self.pools):
+            self._tasks.append(spawn(settings.scrape_interval, self._scrape, "scrape"))
+
+    async def close(self) -> None:
+        tasks, self._tasks = self._tasks, []
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._health_running = False
+        await asyncio.gather(*(provider.close() for provider in self.providers.values()))
+
+    def _scraped(self, name: str) -> bool:
+        return self.pools[name].settings.vllm_metrics and self.providers[name].kind == "openai"
+
+    async def _check_health(self) -> None:
+        timeout = max(0.5, min(self.settings.health_interval, 5.0))
+        await asyncio.gather(*(
+            health.check_pool(pool, self.providers[name], timeout) for name, pool in self.pools.items()
+        ))
+
+    async def _scrape(self) -> None:
+        timeout = max(0.25, min(self.settings.scrape_interval, 2.0))
+        await asyncio.gather(*(
+            vllm_metrics.scrape_pool(pool, self.providers[name], timeout)
+            for name, pool in self.pools.items() if self._scraped(name)
+        ))
+
+    # -- what the API layer asks -----------------------------------------------------------------------
+
+    def models(self) -> list[ModelInfo]:
+        return [ModelInfo(name, route.owned_by, route.context_window)
+                for name, route in self.settings.models.items()]
+
+    def knows(self, model: str) -> bool:
+        return model in self._routes
+
+    def ready(self) -> bool:
+        now = time.monotonic()
+        return all(any(link.pool.has_available(now) for link in links) for links in self._routes.values())
+
+    def status(self) -> dict[str, Any]:
+        now = time.monotonic()
+        return {
+            "ready": self.ready(),
+            "models": {model: [{"upstream": link.name, "model": link.model} for link in links]
+                       for model, links in self._routes.items()},
+            "upstreams": {name: pool.status(now) for name, pool in self.pools.items()},
+        }
+
+    async def complete(self, ctx: RequestContext, body: dict[str, Any]) -> dict[str, Any]:
+        answer = await self._walk(ctx, body, self._complete_once)
+        usage = normalise_usage(answer.get("usage"))
+        if usage is not None:
+            self._meter(ctx, usage)
+        return answer
+
+    async def stream(self, ctx: RequestContext, body: dict[str, Any]) -> AsyncIterator[bytes]:
+        upstream, first, link, lease = await self._walk(ctx, body, self._open_once)
+        self._ttft[ctx.model].observe(time.monotonic() - ctx.started)
+        return self._relay(ctx, link, lease, upstream, first)
+
+    # -- one attempt -----------------------------------------------------------------------------------
+
+    async def _complete_once(
+        self, ctx: RequestContext, link: Link, worker: Worker, body: dict[str, Any]
+    ) -> dict[str, Any]:
+        lease = Lease(worker)
+        try:
+            answer = await self._bounded(ctx, link, link.provider.complete(worker.url, ctx, body, link.model))
+        except BaseException as error:
+            lease.finish(False if isinstance(error, UpstreamError) and error.worker_fault else None)
+            raise
+        lease.finish(True)
+        return answer
+
+    async def _open_once(
+        self, ctx: RequestContext, link: Link, worker: Worker, body: dict[str, Any]
+    ) -> tuple[UpstreamStream, bytes, Link, Lease]:
+        lease = Lease(worker)
+        try:
+            upstream, first = await self._bounded(ctx, link, _first_event(link, worker, ctx, body))
+        except BaseException as error:
+            lease.finish(False if isinstance(error, UpstreamError) and error.worker_fault else None)
+            raise
+        return upstream, first, link, lease
+
+    @staticmethod
+    async def _bounded(ctx: RequestContext, link: Link, work: Awaitable[T]) -> T:
+        """Await ``work`` within the upstream's timeout and the request's deadline."""
+        remaining = ctx.remaining()
+        limit = link.pool.settings.timeout
+        try:
+            async with asyncio.timeout(min(limit, remaining)):
+                return await work
+        except TimeoutError:
+            if remaining <= limit:
+                raise DeadlineExceeded("the request's deadline passed before the upstream answered") from None
+            raise UpstreamError(f"upstream gave no answer in {limit:g}s", reason="timeout") from None
+
+    # -- retries and fallback --------------------------------------------------------------------------
+
+    async def _walk(self, ctx: RequestContext, body: dict[str, Any], attempt: Attempt[T]) -> T:
+        links = self._routes.get(ctx.model)
+        if links is None:
+            raise ModelNotFound(f"the model {ctx.model!r} does not exist", param="model")
+        failure: UpstreamError | None = None
+        for position, link in enumerate(links):
+            if position:
+                previous = links[position - 1].name
+                ctx.fallbacks += 1
+                FALLBACKS.labels(ctx.model, previous, link.name).inc()
+                log.warning("request %s: falling back from %s to %s", ctx.request_id, previous, link.name)
+            try:
+                return await self._on_upstream(ctx, body, link, attempt)
+            except _NextUpstream as exhausted:
+                failure = exhausted.failure or failure
+        raise self._final_error(ctx, failure)
+
+    async def _on_upstream(
+        self, ctx: RequestContext, body: dict[str, Any], link: Link, attempt: Attempt[T]
+    ) -> T:
+        key = self._affinity_key(ctx, body)
+        tried: list[Worker] = []
+        failure: UpstreamError | None = None
+        retry = self.settings.retry
+        for number in range(retry.attempts):
+            worker = await self._pick(ctx, link, key, tried)
+            if worker is None:
+                raise _NextUpstream(failure)
+            tried.append(worker)
+            ctx.attempts += 1
+            ctx.upstream, ctx.worker = link.name, worker.url
+            try:
+                return await attempt(ctx, link, worker, body)
+            except UpstreamError as error:
+                failure = error
+            self._note_failure(ctx, link, worker, failure)
+            if failure.reason == "bad_request":
+                # The client's mistake: no other worker or vendor would answer differently.
+                status = 400 if failure.status == 422 else failure.status
+                raise InvalidRequest(failure.message, status=status) from failure
+            if not failure.retryable or number + 1 == retry.attempts:
+                break
+            delay = backoff(number, retry, self._rng)
+            if delay >= ctx.remaining():
+                break
+            RETRIES.labels(link.name, failure.reason).inc()
+            await asyncio.sleep(delay)
+        raise _NextUpstream(failure)
+
+    async def _pick(
+        self, ctx: RequestContext, link: Link, key: str | None, tried: list[Worker]
+    ) -> Worker | None:
+        if ctx.remaining() <= 0:
+            raise DeadlineExceeded("the request's deadline passed before an upstream answered")
+        now = time.monotonic()
+        worker = link.pool.pick(now, key, tried)
+        if worker is None:
+            # Workers that only asked for a pause (429 + Retry-After) are worth waiting for if the
+            # deadline allows; down or open-circuit ones are not.
+            until = link.pool.cooldown_end(now)
+            if until is not None and until - now < ctx.remaining():
+                await asyncio.sleep(until - now)
+                worker = link.pool.pick(time.monotonic(), key, tried)
+        return worker
+
+    def _note_failure(self, ctx: RequestContext, link: Link, worker: Worker, error: UpstreamError) -> None:
+        ERRORS.labels(ctx.model, worker.url, error.reason).inc()
+        log.warning("request %s: %s worker %s failed (%s): %s",
+                    ctx.request_id, link.name, worker.url, error.reason, error.message)
+        if error.reason == "rate_limited" and error.retry_after is not None:
+            pause = honoured_retry_after(error.retry_after, self.settings.retry)
+            worker.cooldown_until = max(worker.cooldown_until, time.monotonic() + pause)
+        elif error.reason == "connect" and self._health_running and link.pool.settings.health_path:
+            # Nothing listens there: stop sending until the health checker sees it again.
+            worker.up = False
+            worker.failed_checks = DOWN_AFTER_FAILED_CHECKS
+
+    def _affinity_key(self, ctx: RequestContext, body: dict[str, Any]) -> str | None:
+        mode = self.settings.affinity
+        if mode == "none":
+            return None
+        if ctx.affinity_key:
+            return ctx.affinity_key
+        if mode == "user":
+            user = ctx.user or body.get("user")
+            return user if isinstance(user, str) and user else None
+        return None
+
+    @staticmethod
+    def _final_error(ctx: RequestContext, failure: UpstreamError | None) -> GatewayError:
+        if failure is None:
+            return NoHealthyUpstream(f"no healthy upstream can serve the model {ctx.model!r}")
+        detail = f"{failure.reason}" + (f" (HTTP {failure.status})" if failure.status else "")
+        if failure.reason == "rate_limited":
+            return RateLimited(f"every upstream of {ctx.model!r} is rate limited; try again later")
+        if failure.reason == "timeout":
+            return DeadlineExceeded(f"the upstreams of {ctx.model!r} timed out")
+        return UpstreamFailed(f"every upstream of {ctx.model!r} failed; last error: {detail}")
+
+    # -- streams after the first event -----------------------------------------------------------------
+
+    async def _relay(
+        self, ctx: RequestContext, link: Link, lease: Lease, upstream: UpstreamStream, first: bytes
+    ) -> AsyncIterator[bytes]:
+        failure: GatewayError | None = None
+        verdict: bool | None = None
+        upstream.watch(ctx.deadline, link.pool.settings.timeout)
+        try:
+            yield first
+            async for event in upstream:
+                yield event
+            verdict = True
+        except UpstreamError as error:
+            verdict = False if error.worker_fault else None
+            ERRORS.labels(ctx.model, lease.worker.url, error.reason).inc()
+            log.warning("request %s: stream from %s broke (%s): %s",
+                        ctx.request_id, lease.worker.url, error.reason, error.message)
+            if error.reason == "deadline":
+                failure = DeadlineExceeded("the request's deadline passed during the stream")
+            else:
+                failure = UpstreamFailed(f"the upstream stream broke: {error.reason}")
+        finally:
+            # Also runs when the client went away (GeneratorExit / cancellation): no verdict then.
+            upstream.close()
+            lease.finish(verdict)
+            if upstream.usage is not None:
+                self._meter(ctx, upstream.usage)
+        if failure is not None:
+            yield b"data: " + orjson.dumps(failure.body()) + b"\n\n"
+        yield DONE
+
+    def _meter(self, ctx: RequestContext, usage: dict[str, int]) -> None:
+        ctx.usage = usage
+        counters = self._tokens.get(ctx.model)
+        if counters is not None:
+            counters[0].inc(usage["prompt_tokens"])
+            counters[1].inc(usage["completion_tokens"])
+
+
+async def _first_event(
+    link: Link, worker: Worker, ctx: RequestContext, body: dict[str, Any]
+) -> tuple[UpstreamStream, bytes]:
+    upstream = await link.provider.open_stream(worker.url, ctx, body, link.model)
+    try:
+        return upstream, await upstream.__anext__()
+    except StopAsyncIteration:
+        upstream.close()
+        raise UpstreamError("upstream stream ended without any event", reason="malformed") from None
+    except BaseException:
+        upstream.close()
+        raise
+

@@ -1,0 +1,25 @@
+"""Providers: the protocols the gateway speaks to upstreams, behind one small interface (``base.Provider``).
+
+``openai`` covers every OpenAI-compatible server (vLLM, SGLang, TGI, Ollama, OpenAI, Azure OpenAI);
+``anthropic`` translates to and from Anthropic's Messages API.
+"""
+
+from __future__ import annotations
+
+from gateway.upstreams.anthropic import AnthropicProvider
+from gateway.upstreams.base import Provider, UpstreamError, UpstreamStream
+from gateway.upstreams.openai_compat import OpenAICompatProvider
+from genai.settings_gateway import UpstreamSettings
+
+PROVIDERS: dict[str, type[Provider]] = {"openai": OpenAICompatProvider, "anthropic": AnthropicProvider}
+
+
+def make_provider(name: str, settings: UpstreamSettings) -> Provider:
+    """The provider for an upstream's ``kind``."""
+    return PROVIDERS[settings.kind](name, settings)
+
+
+__all__ = [
+    "PROVIDERS", "AnthropicProvider", "OpenAICompatProvider", "Provider", "UpstreamError", "UpstreamStream",
+    "make_provider",
+]
