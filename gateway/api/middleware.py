@@ -1,0 +1,135 @@
+"""The gateway's one middleware, written against raw ASGI.
+
+It does what every request needs and nothing per chunk that would slow a stream down (Starlette's
+``BaseHTTPMiddleware`` re-wraps every response body through a memory stream; this only adds a header to the
+response start):
+
+* the request id: the client's ``X-Request-Id`` when it sent a sane one, else a new one; echoed back on
+  the response and handed to the router, which sends it upstream;
+* the body size limit: a declared ``Content-Length`` over the limit is answered 413 before a byte of the
+  body is read, and a chunked body is counted as it arrives;
+* the last line of defence: an exception nothing else handled becomes OpenAI's 500 body, never a
+  traceback; the traceback goes to the log;
+* telemetry: the request's ``Exchange`` is recorded once the response is complete (after a stream ended).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from gateway.api.exchange import SCOPE_KEY, Exchange, record
+from gateway.api.responses import error_body
+from gateway.errors import BodyTooLarge
+
+logger = logging.getLogger("genai.gateway.app")
+
+_MAX_REQUEST_ID = 128
+
+
+def _new_request_id() -> str:
+    # Ids need to be unique, not secret: the Mersenne Twister costs no system call (os.urandom, behind
+    # uuid4, does), and the random module reseeds itself in forked workers.
+    return f"{random.getrandbits(128):032x}"
+
+
+def _client_request_id(value: bytes) -> str | None:
+    # The id lands in logs and upstream headers: only short, printable ASCII is taken as is.
+    if 0 < len(value) <= _MAX_REQUEST_ID and value.isascii():
+        text = value.decode("ascii")
+        if text.isprintable() and " " not in text:
+            return text
+    return None
+
+
+class GatewayMiddleware:
+    """Request id, body size limit, last-resort error body and telemetry for every HTTP request."""
+
+    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id: str | None = None
+        length: int | None = None
+        for name, value in scope["headers"]:
+            if name == b"x-request-id":
+                request_id = _client_request_id(value)
+            elif name == b"content-length":
+                length = int(value) if value.isdigit() else None
+        request_id = request_id or _new_request_id()
+        exchange = Exchange(request_id, scope["method"], scope["path"], time.monotonic())
+        scope[SCOPE_KEY] = exchange
+        id_header = (b"x-request-id", request_id.encode("ascii"))
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                exchange.status = message["status"]
+                message["headers"] = [*message.get("headers", ()), id_header]
+            await send(message)
+
+        try:
+            if length is not None and length > self.max_body_bytes:
+                await self._too_large(exchange, send_with_id)
+                return
+            if length is None and scope["method"] in ("POST", "PUT", "PATCH"):
+                receive = self._counting(receive)
+            await self.app(scope, receive, send_with_id)
+        except Exception as error:
+            await self._unhandled(exchange, error, send_with_id)
+        finally:
+            record(exchange)
+
+    def _counting(self, receive: Receive) -> Receive:
+        """``receive`` that fails with 413 once a body without a declared length grows past the limit."""
+        received = 0
+        limit = self.max_body_bytes
+
+        async def counted() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise _too_large_error(limit)
+            return message
+
+        return counted
+
+    async def _too_large(self, exchange: Exchange, send: Send) -> None:
+        error = _too_large_error(self.max_body_bytes)
+        exchange.fail(error.code or error.type, error.message)
+        # The unread body is still on the connection: closing it is the only way to be rid of it.
+        await _send_json(send, error.status, error_body(error.message, error.type, error.code),
+                         [(b"connection", b"close")])
+
+    async def _unhandled(self, exchange: Exchange, error: Exception, send: Send) -> None:
+        logger.exception("unhandled error in request %s", exchange.request_id)
+        exchange.fail("internal_error", f"{type(error).__name__}: {error}")
+        if exchange.status:
+            # The response already started (a stream): the client sees the connection end.
+            return
+        message = f"The gateway failed while handling the request (request id {exchange.request_id})."
+        await _send_json(send, 500, error_body(message, "server_error", "internal_error"))
+
+
+def _too_large_error(limit: int) -> BodyTooLarge:
+    return BodyTooLarge(f"The request body is larger than the gateway accepts ({limit} bytes).")
+
+
+async def _send_json(
+    send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]] | None = None
+) -> None:
+    await send({
+        "type": "http.response.start",
+        "status": status,
+        "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                    *(headers or ())],
+    })
+    await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,53 @@
+"""GET /v1/models and GET /v1/models/{model}: the routed models and the embedding models."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import Response
+
+from gateway.api.exchange import exchange_of
+from gateway.api.generate import unknown_model
+from gateway.api.responses import json_response
+from gateway.api.route import DirectRoute
+from gateway.api.state import GatewayState, gateway_state
+from gateway.protocol.common import error_responses
+from gateway.protocol.models import Model, ModelList
+
+router = APIRouter(tags=["models"], route_class=DirectRoute)
+
+
+def _listing(state: GatewayState) -> list[dict[str, Any]]:
+    entries: list[dict[str, Any]] = []
+    for info in state.router.models():
+        entry: dict[str, Any] = {"id": info.name, "object": "model", "created": state.created,
+                                 "owned_by": info.owned_by}
+        if info.context_window is not None:
+            entry["context_window"] = info.context_window
+        entries.append(entry)
+    routed = {entry["id"] for entry in entries}
+    for name in state.settings.embedding_models:
+        if name not in routed:
+            entries.append({"id": name, "object": "model", "created": state.created,
+                            "owned_by": "genai-platform"})
+    return entries
+
+
+@router.get("/v1/models", summary="List models", response_model=None,
+            responses={200: {"model": ModelList, "description": "Every model the gateway serves."}})
+async def list_models(request: Request) -> Response:
+    exchange_of(request.scope).endpoint = "models"
+    return json_response({"object": "list", "data": _listing(gateway_state(request))})
+
+
+@router.get("/v1/models/{model:path}", summary="Retrieve a model", response_model=None,
+            responses={200: {"model": Model, "description": "The model."}, **error_responses(404)})
+async def retrieve_model(request: Request, model: str) -> Response:
+    exchange_of(request.scope).endpoint = "models"
+    state = gateway_state(request)
+    for entry in _listing(state):
+        if entry["id"] == model:
+            return json_response(entry)
+    raise unknown_model(state, model, "models")

@@ -1,0 +1,115 @@
+"""The gateway's ASGI application.
+
+``create_app(settings)`` builds it around a ``ModelRouter`` (the real ``gateway.routing`` router unless a
+test passes its own); the app's lifespan starts and stops the router. Serve it with any ASGI server, e.g.
+``uvicorn.run(create_app(get_settings()))`` or ``genai gateway``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any
+
+from fastapi import FastAPI
+
+from gateway.api import api_routers
+from gateway.api.embeddings import EmbeddingService
+from gateway.api.errors import install_error_handlers
+from gateway.api.middleware import GatewayMiddleware
+from gateway.api.openapi import add_component_schemas
+from gateway.api.state import GatewayState
+from gateway.protocol import (
+    ChatCompletion,
+    ChatCompletionChunk,
+    ChatCompletionRequest,
+    Completion,
+    CompletionRequest,
+    EmbeddingRequest,
+)
+from gateway.router_protocol import ModelRouter
+from gateway.telemetry.logging import configure_logging
+
+if TYPE_CHECKING:
+    from genai.settings import Settings
+
+_WARM_UP_DELAY_S = 1.0
+_DESCRIPTION = (
+    "An OpenAI-compatible gateway: chat and text completions routed to self-hosted and hosted models with "
+    "load balancing, retries and fallback; embeddings from the platform's own embedding model. Every error "
+    'is `{"error": {"message", "type", "param", "code"}}`.'
+)
+
+
+class GatewayApp(FastAPI):
+    """FastAPI, with the protocol models the endpoints read by hand added to the OpenAPI document."""
+
+    def openapi(self) -> dict[str, Any]:
+        if self.openapi_schema is None:
+            document = super().openapi()
+            add_component_schemas(document, [
+                (ChatCompletionRequest, "validation"), (CompletionRequest, "validation"),
+                (EmbeddingRequest, "validation"), (ChatCompletion, "serialization"),
+                (ChatCompletionChunk, "serialization"), (Completion, "serialization"),
+            ])
+        assert self.openapi_schema is not None
+        return self.openapi_schema
+
+
+def create_app(
+    settings: Settings, router: ModelRouter | None = None, *, warm_embeddings: bool = False
+) -> FastAPI:
+    """The gateway app for ``settings``.
+
+    ``router`` defaults to ``gateway.routing.Router.from_settings(settings.gateway)``. ``warm_embeddings``
+    loads the embedding model in a background thread once the app started; otherwise the first
+    /v1/embeddings request loads it.
+    """
+    if router is None:
+        from gateway.routing.router import Router
+
+        router = Router.from_settings(settings.gateway)
+    state = GatewayState(settings.gateway, router, EmbeddingService(settings.embedding,
+                                                                    settings.gateway.embedding_models))
+    configure_logging(settings.gateway.log_level)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await state.router.start()
+        if warm_embeddings and state.settings.embedding_models:
+            # Importing torch holds the GIL for seconds: start only once the server listens (it binds
+            # right after this startup returns), so the first probes and requests are answered promptly.
+            asyncio.get_running_loop().call_later(_WARM_UP_DELAY_S, state.embeddings.warm_up)
+        try:
+            yield
+        finally:
+            await state.router.close()
+
+    app = GatewayApp(
+        title="genai-platform gateway",
+        description=_DESCRIPTION,
+        version=_version(),
+        lifespan=lifespan,
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+        # The gateway's telemetry is its own Prometheus series and JSON access lines; FastAPI's native
+        # OpenTelemetry would otherwise probe for configured providers on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
+    )
+    app.state.gateway = state
+    for api_router in api_routers():
+        app.include_router(api_router)
+    install_error_handlers(app)
+    app.add_middleware(GatewayMiddleware, max_body_bytes=settings.gateway.max_body_bytes)
+    return app
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("genai-platform")
+    except PackageNotFoundError:
+        return "0.0.0"

@@ -1,0 +1,108 @@
+"""Wire models shared by several endpoints: the base classes, usage, errors and sampling parameters.
+
+Request models accept fields they do not declare (vendors add their own: vLLM's ``top_k``, Azure's
+``data_sources``...); the API layer validates a body against these models and then forwards the client's
+own dict, so undeclared fields reach the upstream untouched. Validation is strict (no "0.5" for a number),
+as OpenAI's is: a body that passes here is one an upstream will not reject for its types.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+
+
+class OpenAIRequest(BaseModel):
+    """Base of every request body: undeclared fields are kept and passed through."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class OpenAIResponse(BaseModel):
+    """Base of every response body and stream chunk: upstreams may add fields of their own."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class ErrorDetail(BaseModel):
+    message: str
+    type: str
+    param: str | None = None
+    code: str | None = None
+
+
+class ErrorResponse(BaseModel):
+    """The body of every error the gateway answers with."""
+
+    error: ErrorDetail
+
+
+class PromptTokensDetails(OpenAIResponse):
+    cached_tokens: int | None = None
+
+
+class CompletionTokensDetails(OpenAIResponse):
+    reasoning_tokens: int | None = None
+
+
+class Usage(OpenAIResponse):
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_tokens: int = 0
+    prompt_tokens_details: PromptTokensDetails | None = None
+    completion_tokens_details: CompletionTokensDetails | None = None
+
+
+class StreamOptions(OpenAIRequest):
+    include_usage: bool | None = Field(
+        None, description="Send one last chunk with the request's usage (its `choices` is empty)."
+    )
+
+
+Stop = Annotated[str | list[str] | None, Field(description="Sequences where generation stops.")]
+LogitBias = dict[str, Annotated[float, Field(ge=-100, le=100)]]
+
+
+class SamplingRequest(OpenAIRequest):
+    """Fields that chat and text completions share."""
+
+    model: str = Field(description="A model name from GET /v1/models.")
+    max_tokens: int | None = Field(None, ge=1, description="Most tokens to generate.")
+    temperature: float | None = Field(None, ge=0, le=2)
+    top_p: float | None = Field(None, ge=0, le=1)
+    n: int | None = Field(None, ge=1, le=128, description="Choices to generate for the prompt.")
+    stop: Stop = None
+    seed: int | None = None
+    presence_penalty: float | None = Field(None, ge=-2, le=2)
+    frequency_penalty: float | None = Field(None, ge=-2, le=2)
+    logit_bias: LogitBias | None = None
+    user: str | None = Field(None, description="The end user, for abuse monitoring and session affinity.")
+    stream: bool | None = False
+    stream_options: StreamOptions | None = None
+
+    @field_validator("stream_options")
+    @classmethod
+    def _stream_options_need_stream(
+        cls, value: StreamOptions | None, info: ValidationInfo
+    ) -> StreamOptions | None:
+        if value is not None and not info.data.get("stream"):
+            raise ValueError("stream_options is only allowed when stream is true")
+        return value
+
+    def include_usage(self) -> bool:
+        return bool(self.stream_options and self.stream_options.include_usage)
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI documentation of the error answers an endpoint may give."""
+    described = {
+        400: "The body does not follow the schema; `param` names the field.",
+        404: "No such model.",
+        413: "The body is larger than the gateway accepts.",
+        502: "Every upstream that could serve the model failed.",
+        503: "No upstream of the model is up.",
+        504: "The request's deadline passed.",
+    }
+    return {status: {"model": ErrorResponse, "description": described[status]} for status in statuses}
+

@@ -1,0 +1,92 @@
+"""`genai gateway`: serve the OpenAI-compatible gateway with uvicorn until Ctrl-C.
+
+Startup stays short: the app and the router load in well under a second, and the embedding model (torch)
+loads in a background thread once the server listens, so /healthz answers within a few seconds.
+`genai up` runs the same command as a child process next to the Prefect server.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+
+from genai.cli.errors import fail, load_settings
+
+if TYPE_CHECKING:
+    from genai.settings import Settings
+
+
+class GatewayStartError(RuntimeError):
+    """The gateway child process did not answer /healthz."""
+
+
+def gateway(
+    host: str | None = typer.Option(None, "--host", help="Interface to bind (default gateway.host)."),
+    port: int | None = typer.Option(None, "--port", help="Port (default gateway.port, 8000)."),
+    lazy_embeddings: bool = typer.Option(
+        False, "--lazy-embeddings", help="Load the embedding model on the first /v1/embeddings request "
+        "instead of in the background right after startup."
+    ),
+) -> None:
+    """Run the OpenAI-compatible gateway (chat and text completions, embeddings, models) until Ctrl-C."""
+    settings = _with_address(load_settings(), host, port)
+    from genai.orchestration.prefect_env import server_answers
+
+    address = settings.gateway
+    if server_answers(address.host, address.port):
+        fail(f"something already listens on {address.host}:{address.port}; stop it or pass --port")
+    import uvicorn
+
+    from gateway.app import create_app
+    from gateway.telemetry.logging import configure_logging
+
+    app = create_app(settings, warm_embeddings=not lazy_embeddings)
+    # uvicorn's own messages (startup, errors) as JSON lines too; the gateway writes its own access lines.
+    configure_logging(address.log_level, logger="uvicorn")
+    typer.echo(f"gateway: http://{address.host}:{address.port}/v1  (docs /docs, metrics /metrics)", err=True)
+    uvicorn.run(app, host=address.host, port=address.port, access_log=False, log_config=None,
+                log_level=address.log_level.lower(), timeout_graceful_shutdown=10)
+
+
+def _with_address(settings: Settings, host: str | None, port: int | None) -> Settings:
+    overrides = {key: value for key, value in {"host": host, "port": port}.items() if value is not None}
+    if not overrides:
+        return settings
+    return settings.model_copy(update={"gateway": settings.gateway.model_copy(update=overrides)})
+
+
+def start_gateway_process(
+    settings: Settings, log_file: Path, timeout: float = 60.0, env: Mapping[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    """Run `genai gateway` as a child process (its own session, output to ``log_file``, environment ``env``
+    or this process's) and wait until its /healthz answers. Used by `genai up`; stop it with
+    ``genai.orchestration.server.stop_process``."""
+    import httpx
+
+    from genai.orchestration.server import stop_process
+
+    host, port = settings.gateway.host, settings.gateway.port
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    command = [sys.executable, "-m", "genai.cli.main", "gateway", "--host", host, "--port", str(port)]
+    with log_file.open("ab") as log:
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                                   env=None if env is None else dict(env))
+    url = f"http://{host}:{port}/healthz"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise GatewayStartError(f"the gateway exited with code {process.returncode}; see {log_file}")
+        try:
+            if httpx.get(url, timeout=1.0).status_code == 200:
+                return process
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    stop_process(process)
+    raise GatewayStartError(f"the gateway did not answer {url} within {timeout:.0f} s; see {log_file}")
