@@ -110,3 +110,24 @@ def test_sample_corpus_is_written_from_the_code_itself(tmp_path: Path) -> None:
     assert "## genai.ingest.plan" in genai_page and "content hash" in genai_page
     write_sample_corpus(tmp_path / "kb")  # idempotent: rewrites rather than piling up
     assert sorted(p.name for p in (tmp_path / "kb").iterdir()) == sorted(names)
+
+
+def test_chunk_token_ids_give_the_same_vectors_as_the_text(settings: Settings, tmp_path: Path) -> None:
+    """The GPU path embeds the chunker's token ids instead of re-tokenizing; it must be the same embedding."""
+    import numpy as np
+
+    from genai.embedding.tokenizer import load_tokenizer
+    from genai.ingest import stages
+    from genai.ingest.chunking import chunk_document
+    from tests.fixtures.documents import write_good_corpus
+
+    write_good_corpus(tmp_path / "corpus")
+    docs = stages.load_documents(IngestRequest(source=str(tmp_path / "corpus"), kb="ids"), settings)
+    tokenizer = load_tokenizer(settings.embedding.model)
+    chunks = [c for d in docs for c in chunk_document(d, tokenizer, settings.chunking, keep_token_ids=True)]
+    for c in chunks:
+        assert c.token_ids == tokenizer.encode(c.text, add_special_tokens=False).ids
+        assert "token_ids" not in c.model_dump()  # never stored
+    from_ids = stages.embed_chunks(chunks, settings)
+    from_text = stages.embed_chunks([c.model_copy(update={"token_ids": None}) for c in chunks], settings)
+    assert np.min(np.sum(from_ids * from_text, axis=1)) > 0.9999

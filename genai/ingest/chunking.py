@@ -74,10 +74,19 @@ def check_fits_model(settings: ChunkingSettings, model_max_seq_length: int, spec
 class _Tokens:
     """Token start offsets of the whole text, and which tokens begin a pre-tokenizer word."""
 
-    def __init__(self, starts: list[int], words: list[int | None], block_starts: set[int]) -> None:
+    def __init__(
+        self, starts: list[int], words: list[int | None], block_starts: set[int], ids: list[int] | None
+    ) -> None:
         self.starts = starts
         self.words = words  # word ids restart at 0 in every block, hence block_starts
         self.block_starts = block_starts
+        self.ids = ids  # token ids in the order of ``starts``; None when the order had to change
+
+    def ids_between(self, start: int, end: int) -> list[int] | None:
+        """The token ids of the characters [start, end), as the embedding stage can reuse them."""
+        if self.ids is None:
+            return None
+        return self.ids[bisect_left(self.starts, start) : bisect_left(self.starts, end)]
 
     def count(self, start: int, end: int) -> int:
         return bisect_left(self.starts, end) - bisect_left(self.starts, start)
@@ -129,14 +138,19 @@ def _tokenize(text: str, tokenizer: Tokenizer) -> _Tokens:
         encodings = tokenizer.encode_batch(blocks, add_special_tokens=False)
     starts: list[int] = []
     words: list[int | None] = []
+    ids: list[int] = []
     block_starts: set[int] = set()
     for base, encoding in zip(cuts, encodings, strict=False):
         block_starts.add(len(starts))
         starts.extend([s + base for s, _ in encoding.offsets])
         words.extend(encoding.word_ids)
-    # Counting needs only the multiset of starts, so sorting (a no-op for BERT) keeps every count exact.
-    starts.sort()
-    return _Tokens(starts, words, block_starts)
+        ids.extend(encoding.ids)
+    if any(a > b for a, b in pairwise(starts)):
+        # Counting needs only the multiset of starts, so sorting keeps every count exact (BERT-style
+        # tokenizers never need it); ids no longer line up with the offsets then, so none are offered.
+        starts.sort()
+        return _Tokens(starts, words, block_starts, None)
+    return _Tokens(starts, words, block_starts, ids)
 
 
 class _Section(NamedTuple):
@@ -322,11 +336,14 @@ def _pack(text: str, tokens: _Tokens, units: list[Span], settings: ChunkingSetti
     return chunks
 
 
-def chunk_document(doc: ParsedDocument, tokenizer: Tokenizer, settings: ChunkingSettings) -> list[Chunk]:
+def chunk_document(
+    doc: ParsedDocument, tokenizer: Tokenizer, settings: ChunkingSettings, keep_token_ids: bool = False
+) -> list[Chunk]:
     """Cut a parsed document's text into chunks of at most ``settings.chunk_tokens`` tokens.
 
     Chunk texts are exact slices ``doc.text[start:end]``; ``token_count`` counts the tokenizer's tokens in
-    that slice (no special tokens). Whitespace-only text gives no chunks.
+    that slice (no special tokens). Whitespace-only text gives no chunks. With ``keep_token_ids`` each chunk
+    carries its token ids, so a GPU embedding stage need not tokenize again.
     """
     text = doc.text
     if not _NON_SPACE.search(text):
@@ -346,6 +363,7 @@ def chunk_document(doc: ParsedDocument, tokenizer: Tokenizer, settings: Chunking
                     end=end,
                     token_count=tokens.count(start, end),
                     heading_path=section.path,
+                    token_ids=tokens.ids_between(start, end) if keep_token_ids else None,
                 )
             )
     return chunks

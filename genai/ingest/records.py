@@ -48,6 +48,9 @@ class Chunk(BaseModel):
     end: int = Field(ge=0)
     token_count: int = Field(ge=0)
     heading_path: list[str] = Field(default_factory=list)
+    token_ids: list[int] | None = Field(
+        None, exclude=True, description="The chunk's token ids, kept only in memory for the embedding stage."
+    )
 
 
 class DocumentRecord(BaseModel):

@@ -9,6 +9,7 @@ document is complete), never duplicates.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -102,10 +103,11 @@ def chunk_documents(
     model_limit = settings.embedding.max_seq_length or model_max_seq_length(
         resolve_model_path(settings.embedding.model))
     check_fits_model(settings.chunking, model_limit, special_token_count(tokenizer))
+    reuse_ids = _embeds_on_gpu(settings)
     window = ChunkedWindow()
     for doc in docs:
         window.docs.append(doc)
-        window.chunks[doc.doc_id] = chunk_document(doc, tokenizer, settings.chunking)
+        window.chunks[doc.doc_id] = chunk_document(doc, tokenizer, settings.chunking, reuse_ids)
     chunks = window.all_chunks()
     _, failed = validate_chunks(chunks, settings.chunking)
     if failed:
@@ -134,11 +136,25 @@ def windows(window: ChunkedWindow, max_chunks: int) -> Iterator[ChunkedWindow]:
         yield current
 
 
+def _embeds_on_gpu(settings: Settings) -> bool:
+    """Whether the embedding stage runs on CUDA, where reusing the chunker's token ids pays: there the
+    forward pass outruns the host's tokenizers (docs/benchmarks/embedding.md); on the CPU it costs nothing
+    to tokenize again, and embedding the text keeps vectors identical to the gateway's."""
+    if settings.embedding.device == "cpu":
+        return False
+    from genai.embedding.shared import encoder_for
+
+    return encoder_for(settings.embedding).device.type == "cuda"
+
+
 def embed_chunks(chunks: Sequence[Chunk], settings: Settings) -> np.ndarray:
-    """Embed chunk texts with the process's shared encoder."""
+    """Embed chunks with the process's shared encoder, from their token ids when the chunker kept them."""
     from genai.embedding.shared import encoder_for
 
     encoder = encoder_for(settings.embedding)
+    if chunks and all(chunk.token_ids is not None for chunk in chunks):
+        with contextlib.suppress(NotImplementedError):  # models with prompts or special wrapping
+            return encoder.encode_ids([chunk.token_ids or [] for chunk in chunks])
     return encoder.encode([chunk.text for chunk in chunks])
 
 
