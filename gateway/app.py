@@ -20,6 +20,7 @@ from gateway.api.errors import install_error_handlers
 from gateway.api.middleware import GatewayMiddleware
 from gateway.api.openapi import add_component_schemas
 from gateway.api.state import GatewayState
+from gateway.gc_tuning import tune_for_serving
 from gateway.protocol import (
     ChatCompletion,
     ChatCompletionChunk,
@@ -58,13 +59,18 @@ class GatewayApp(FastAPI):
 
 
 def create_app(
-    settings: Settings, router: ModelRouter | None = None, *, warm_embeddings: bool = False
+    settings: Settings,
+    router: ModelRouter | None = None,
+    *,
+    warm_embeddings: bool = False,
+    tune_gc: bool = False,
 ) -> FastAPI:
     """The gateway app for ``settings``.
 
     ``router`` defaults to ``gateway.routing.Router.from_settings(settings.gateway)``. ``warm_embeddings``
     loads the embedding model in a background thread once the app started; otherwise the first
-    /v1/embeddings request loads it.
+    /v1/embeddings request loads it. ``tune_gc`` (for a process that serves only this app) freezes
+    start-up objects and collects less often (``gateway.gc_tuning``).
     """
     if router is None:
         from gateway.routing.router import Router
@@ -77,6 +83,8 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await state.router.start()
+        if tune_gc:
+            tune_for_serving()
         if warm_embeddings and state.settings.embedding_models:
             # Importing torch holds the GIL for seconds: start only once the server listens (it binds
             # right after this startup returns), so the first probes and requests are answered promptly.

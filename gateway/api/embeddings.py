@@ -30,6 +30,7 @@ from gateway.api.responses import json_response
 from gateway.api.route import DirectRoute
 from gateway.api.state import gateway_state
 from gateway.errors import InvalidRequest, ModelNotFound, NoHealthyUpstream
+from gateway.gc_tuning import freeze_startup_objects
 from gateway.protocol.common import error_responses
 from gateway.protocol.embeddings import EmbeddingInput, EmbeddingRequest, EmbeddingResponse
 
@@ -68,6 +69,10 @@ class EmbeddingService:
                 self._load()
             except Exception:
                 logger.exception("the embedding model %r could not be loaded", self.settings.model)
+                return
+            # torch and the model leave hundreds of thousands of long-lived objects: keep them out of
+            # every later full collection.
+            freeze_startup_objects()
 
         thread = threading.Thread(target=load, name="embedding-warm-up", daemon=True)
         thread.start()

@@ -46,7 +46,7 @@ def gateway(
     from gateway.app import create_app
     from gateway.telemetry.logging import configure_logging
 
-    app = create_app(settings, warm_embeddings=not lazy_embeddings)
+    app = create_app(settings, warm_embeddings=not lazy_embeddings, tune_gc=True)
     # uvicorn's own messages (startup, errors) as JSON lines too; the gateway writes its own access lines.
     configure_logging(address.log_level, logger="uvicorn")
     typer.echo(f"gateway: http://{address.host}:{address.port}/v1  (docs /docs, metrics /metrics)", err=True)
