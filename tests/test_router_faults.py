@@ -1,5 +1,5 @@
 """The router under purposely failing upstreams: retries, Retry-After, timeouts, deadlines, broken streams,
-circuit breaking, fallback to the next provider, health checks, and load spreading by vLLM's gauges.
+and fallback to the next provider.
 
 Every upstream here is a fake (tests/fixtures/fake_upstreams.py) because the faults are injected on
 purpose; the same routing against real vLLM workers is in test_router_vllm.py.
@@ -7,11 +7,8 @@ purpose; the same routing against real vLLM workers is in test_router_vllm.py.
 
 from __future__ import annotations
 
-import asyncio
 import time
-from collections import Counter
 from collections.abc import Callable
-from typing import Any
 
 import pytest
 
@@ -23,9 +20,6 @@ from gateway.errors import (
     RateLimited,
     UpstreamFailed,
 )
-from gateway.telemetry.metrics import REGISTRY
-from gateway.upstreams.base import UpstreamError, UpstreamStream
-from gateway.upstreams.openai_compat import OpenAIStreamDecoder
 from tests.fixtures.fake_upstreams import (
     FakeUpstream,
     chat_body,
@@ -36,133 +30,11 @@ from tests.fixtures.fake_upstreams import (
     unique,
     unused_url,
 )
+from tests.fixtures.router_settings import FAST_RETRY, content, eventually, gateway, sample
 
 pytestmark = pytest.mark.anyio
 
 Factory = Callable[..., FakeUpstream]
-FAST_RETRY = {"attempts": 3, "base_delay": 0.01, "max_delay": 0.05, "max_retry_after": 5.0}
-
-
-def gateway(
-    chain: list[tuple[str, list[str]]], *, model: str = "m", kinds: dict[str, str] | None = None,
-    upstream: dict[str, Any] | None = None, **options: Any,
-) -> dict[str, Any]:
-    """Settings for one model routed over ``chain`` = [(upstream name, worker urls), ...]."""
-    kinds = kinds or {}
-    upstreams = {
-        name: {"workers": urls, "kind": kinds.get(name, "openai"), **(upstream or {})} for name, urls in chain
-    }
-    options.setdefault("retry", FAST_RETRY)
-    options.setdefault("health_interval", 0.05)
-    options.setdefault("scrape_interval", 0.05)
-    targets = [{"upstream": name, "model": f"served-by-{name}"} for name, _ in chain]
-    return {"upstreams": upstreams, "models": {model: {"targets": targets}}, **options}
-
-
-def sample(name: str, **labels: str) -> float:
-    return REGISTRY.get_sample_value(name, labels) or 0.0
-
-
-def content(answer: dict[str, Any]) -> str:
-    return str(answer["choices"][0]["message"]["content"])
-
-
-async def eventually(check: Callable[[], bool], timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.02)
-
-
-# -- stream pass-through (no server needed) ----------------------------------------------------------------
-
-
-def test_stream_passthrough_renames_the_model_and_leaves_the_rest_byte_for_byte() -> None:
-    decoder = OpenAIStreamDecoder("client-name", include_usage=False)
-    # The content holds an escaped "model":"x" that must stay untouched.
-    compact = (b'data: {"id":"c1","model":"/models/tiny",'
-               b'"choices":[{"delta":{"content":"\\"model\\":\\"x\\""}}]}')
-    first = decoder.decode(compact)
-    assert first == compact.replace(b"/models/tiny", b"client-name") + b"\n\n"
-    spaced = b'data: {"id": "c1", "model" : "we\\"ird", "choices": [{"finish_reason": "stop"}]}'
-    assert event_json(decoder.decode(spaced) or b"")["model"] == "client-name"
-    assert decoder.finished and not decoder.done
-    assert decoder.decode(b": keep-alive comment") is None
-    assert decoder.decode(b"data: [DONE]") is None and decoder.done
-
-
-def test_stream_passthrough_meters_usage_and_hides_it_unless_asked() -> None:
-    usage_only = b'data: {"model":"m","choices":[],"usage":{"prompt_tokens":3,"completion_tokens":2}}'
-    hidden = OpenAIStreamDecoder("client", include_usage=False)
-    hidden.decode(b'data: {"id":"c","model":"m","choices":[]}')
-    assert hidden.decode(usage_only) is None
-    assert hidden.usage == {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5}
-    shown = OpenAIStreamDecoder("client", include_usage=True)
-    shown.decode(b'data: {"id":"c","model":"m","choices":[]}')
-    assert event_json(shown.decode(usage_only) or b"")["usage"]["completion_tokens"] == 2  # passed as sent
-    # Usage riding on a content chunk (continuous usage stats): the content stays, the usage goes.
-    mixed = b'data: {"model":"m","choices":[{"delta":{"content":"x"}}],"usage": {"prompt_tokens":1}}'
-    chunk = event_json(hidden.decode(mixed) or b"")
-    assert "usage" not in chunk and chunk["choices"][0]["delta"]["content"] == "x"
-
-
-def test_stream_passthrough_surfaces_error_events_and_garbage() -> None:
-    decoder = OpenAIStreamDecoder("client", include_usage=False)
-    with pytest.raises(UpstreamError) as garbage:
-        decoder.decode(b"data: {not json")
-    assert garbage.value.reason == "malformed"
-    decoder.decode(b'data: {"model":"m","choices":[]}')
-    with pytest.raises(UpstreamError) as error:
-        decoder.decode(b'data: {"object":"error","message":"engine died","code":500}')
-    assert error.value.reason == "stream_error" and error.value.message == "engine died"
-    multi = b'event: message\ndata: {"model":"m",\ndata: "choices":[]}'
-    assert event_json(decoder.decode(multi) or b"")["model"] == "client"
-
-
-class _Content:
-    """Stands in for aiohttp's response body reader: hands out the given network reads, then EOF."""
-
-    def __init__(self, reads: list[bytes]) -> None:
-        self.reads = list(reads)
-
-    async def readany(self) -> bytes:
-        return self.reads.pop(0) if self.reads else b""
-
-
-class _Response:
-    def __init__(self, reads: list[bytes]) -> None:
-        self.content = _Content(reads)
-        self.closed = False
-
-    def close(self) -> None:
-        self.closed = True
-
-
-def _upstream_stream(reads: list[bytes]) -> tuple[UpstreamStream, _Response]:
-    response = _Response(reads)
-    return UpstreamStream(response, OpenAIStreamDecoder("client", include_usage=False)), response  # type: ignore[arg-type]
-
-
-async def test_stream_events_split_across_reads_and_crlf_are_reassembled() -> None:
-    first = b'data: {"model":"m","choices":[{"delta":{"content":"a"}}]}'
-    second = b'data: {"model":"m","choices":[{"delta":{},"finish_reason":"stop"}]}'
-    wire = (first + b"\r\n\r\n" + second + b"\r\n\r\ndata: [DONE]\r\n\r\n")
-    n = len(first)  # cut inside an event and between a \r and its \n
-    reads = [wire[:20], wire[20 : n + 1], wire[n + 1 : n + 3], wire[n + 3 :]]
-    stream, response = _upstream_stream(reads)
-    events = [event async for event in stream]
-    assert [event_json(e)["choices"][0]["delta"] for e in events] == [{"content": "a"}, {}]
-    assert response.closed
-
-
-async def test_stream_ending_without_done_is_complete_only_after_a_finish_reason() -> None:
-    finished = b'data: {"model":"m","choices":[{"delta":{},"finish_reason":"length"}]}\n'  # unterminated
-    stream, _ = _upstream_stream([b'data: {"model":"m","choices":[]}\n\n', finished])
-    assert len([event async for event in stream]) == 2
-    cut, _ = _upstream_stream([b'data: {"model":"m","choices":[{"delta":{"content":"a"}}]}\n\n'])
-    with pytest.raises(UpstreamError) as raised:
-        _ = [event async for event in cut]
-    assert raised.value.reason == "disconnect"
 
 
 # -- retries ----------------------------------------------------------------------------------------------
@@ -286,8 +158,9 @@ async def test_fault_stream_hanging_mid_stream_ends_with_an_error_event_by_the_d
     fake = fake_upstream("a").behave(mode="stall", reset_after=1)
     async with running(gateway([(unique("uhang2"), [fake.url])])) as router:
         started = time.monotonic()
-        events = await collect(await router.stream(context("m", stream=True, deadline=0.8),
-                                                   chat_body("m", stream=True)))
+        events = await collect(
+            await router.stream(context("m", stream=True, deadline=0.8), chat_body("m", stream=True))
+        )
         elapsed = time.monotonic() - started
     assert 0.75 <= elapsed < 1.5
     assert event_json(events[1])["choices"][0]["delta"]["content"] == "a-0 "
@@ -302,8 +175,9 @@ async def test_fault_stream_stalling_past_the_upstream_timeout_ends_with_an_erro
     name = unique("ustall")
     async with running(gateway([(name, [fake.url])], upstream={"timeout": 0.3})) as router:
         started = time.monotonic()
-        events = await collect(await router.stream(context("m", stream=True, deadline=30),
-                                                   chat_body("m", stream=True)))
+        events = await collect(
+            await router.stream(context("m", stream=True, deadline=30), chat_body("m", stream=True))
+        )
         assert 0.25 <= time.monotonic() - started < 1.0
         assert router.pools[name].workers[0].in_flight == 0
     assert event_json(events[-2])["error"]["code"] == "bad_gateway"
@@ -313,8 +187,9 @@ async def test_fault_stream_stalling_past_the_upstream_timeout_ends_with_an_erro
 async def test_fault_retries_stop_at_the_deadline(fake_upstream: Factory) -> None:
     fake = fake_upstream("a").behave(mode="slow", delay=0.2)
     retry = {"attempts": 10, "base_delay": 0.5, "max_delay": 0.5}
-    async with running(gateway([(unique("udl"), [fake.url])], retry=retry,
-                               upstream={"timeout": 0.1})) as router:
+    async with running(
+        gateway([(unique("udl"), [fake.url])], retry=retry, upstream={"timeout": 0.1})
+    ) as router:
         started = time.monotonic()
         with pytest.raises(GatewayError) as raised:
             await router.complete(context("m", deadline=0.6), chat_body("m"))
@@ -334,7 +209,8 @@ async def test_fault_connection_reset_mid_stream_ends_with_an_sse_error_event(fa
         worker = router.pools[name].workers[0]
         assert worker.in_flight == 0
     assert [event_json(e)["choices"][0]["delta"] for e in events[:2]] == [
-        {"role": "assistant", "content": ""}, {"content": "a-0 "},
+        {"role": "assistant", "content": ""},
+        {"content": "a-0 "},
     ]
     error = event_json(events[2])["error"]
     assert error["type"] == "upstream_error" and error["code"] == "bad_gateway"
@@ -416,8 +292,11 @@ async def test_fault_malformed_json_retries_then_falls_back_to_the_next_provider
 async def test_fault_dead_pool_falls_back_to_a_hosted_anthropic_vendor(fake_upstream: Factory) -> None:
     vendor = fake_upstream("claude", flavour="anthropic")
     # Health checks are slow here so that the connect errors alone mark the workers down.
-    settings = gateway([(unique("udead"), [unused_url(), unused_url()]), ("vendor", [vendor.url])],
-                       kinds={"vendor": "anthropic"}, health_interval=10)
+    settings = gateway(
+        [(unique("udead"), [unused_url(), unused_url()]), ("vendor", [vendor.url])],
+        kinds={"vendor": "anthropic"},
+        health_interval=10,
+    )
     async with running(settings) as router:
         ctx = context("m")
         answer = await router.complete(ctx, chat_body("m"))
@@ -440,106 +319,3 @@ async def test_fault_no_healthy_worker_answers_503_and_not_ready(fake_upstream: 
         fake.behave(health_status=200)
         await eventually(router.ready)
         await router.complete(context("m"), chat_body("m"))
-
-
-# -- circuit breaker and health -----------------------------------------------------------------------------
-
-
-async def test_fault_circuit_opens_and_recovers(fake_upstream: Factory) -> None:
-    failing, spare = fake_upstream("failing").behave(mode="error", status=500), fake_upstream("spare")
-    pool = unique("ucirc")
-    settings = gateway([(pool, [failing.url]), ("spare", [spare.url])],
-                       retry={"attempts": 1}, breaker={"failure_threshold": 2, "open_seconds": 0.5})
-    labels = {"upstream": pool, "worker": failing.url}
-    async with running(settings) as router:
-        for _ in range(5):
-            assert content(await router.complete(context("m"), chat_body("m"))) == "hello from spare"
-        assert len(failing.completions()) == 2  # then the circuit opened: no more requests to it
-        assert sample("genai_gateway_circuit_state", **labels) == 2
-        assert router.ready()  # the fallback can still serve the model
-        failing.behave()
-        await asyncio.sleep(0.55)
-        assert sample("genai_gateway_circuit_state", **labels) == 1  # half-open
-        assert content(await router.complete(context("m"), chat_body("m"))) == "hello from failing"
-        assert sample("genai_gateway_circuit_state", **labels) == 0
-
-
-async def test_fault_worker_killed_is_marked_down_and_up_again_after_restart(fake_upstream: Factory) -> None:
-    first, second = fake_upstream("first"), fake_upstream("second")
-    name = unique("ukill")
-    async with running(gateway([(name, [first.url, second.url])])) as router:
-        worker = router.pools[name].workers[0]
-        labels = {"upstream": name, "worker": first.url}
-        first.stop()
-        answers = [await router.complete(context("m"), chat_body("m")) for _ in range(10)]
-        assert {content(a) for a in answers} == {"hello from second"}
-        await eventually(lambda: not worker.up)
-        assert sample("genai_gateway_worker_up", **labels) == 0
-        first.start()
-        await eventually(lambda: worker.up)
-        assert sample("genai_gateway_worker_up", **labels) == 1
-
-
-# -- load ----------------------------------------------------------------------------------------------------
-
-
-async def test_fake_vllm_metrics_steer_requests_to_the_less_loaded_worker(fake_upstream: Factory) -> None:
-    busy, idle = fake_upstream("busy").behave(running=12, waiting=4, kv_cache=0.9), fake_upstream("idle")
-    name = unique("uload")
-    async with running(gateway([(name, [busy.url, idle.url])])) as router:
-        workers = router.pools[name].workers
-        await eventually(lambda: all(w.scraped_at is not None for w in workers))
-        answers = [await router.complete(context("m"), chat_body("m")) for _ in range(10)]
-        assert {content(a) for a in answers} == {"hello from idle"}
-        busy.behave()
-        idle.behave(running=12, waiting=4, kv_cache=0.9, old_metric_names=True)
-        await eventually(lambda: workers[1].waiting == 4 and workers[0].waiting == 0)
-        answers = [await router.complete(context("m"), chat_body("m")) for _ in range(10)]
-        assert {content(a) for a in answers} == {"hello from busy"}
-
-
-async def test_fake_two_workers_spread_concurrent_load(fake_upstream: Factory) -> None:
-    first, second = fake_upstream("first").behave(mode="slow", delay=0.3), fake_upstream("second")
-    second.behave(mode="slow", delay=0.3)
-    async with running(gateway([(unique("uspread"), [first.url, second.url])])) as router:
-        answers = await asyncio.gather(*(router.complete(context("m"), chat_body("m")) for _ in range(20)))
-    assert Counter(content(a) for a in answers) == {"hello from first": 10, "hello from second": 10}
-
-
-# -- hosted OpenAI-compatible vendors we cannot reach from tests ---------------------------------------------
-
-
-async def test_fake_azure_openai_gets_its_path_api_version_and_api_key(fake_upstream: Factory) -> None:
-    azure = fake_upstream("azure")
-    settings = {
-        "upstreams": {"azure": {"base_url": f"{azure.url}/openai/deployments/gpt-4o-mini",
-                                "api_version": "2024-10-21", "api_key": "azure-key", "health_path": None}},
-        "models": {"m": {"targets": [{"upstream": "azure", "model": "gpt-4o-mini"}]}},
-    }
-    async with running(settings) as router:
-        await router.complete(context("m"), chat_body("m"))
-        await router.complete(context("m", endpoint="completions"), {"model": "m", "prompt": "hi"})
-    chat, text = azure.completions()
-    assert chat.path == "/openai/deployments/gpt-4o-mini/chat/completions"
-    assert text.path == "/openai/deployments/gpt-4o-mini/completions"
-    assert chat.query == "api-version=2024-10-21"
-    assert chat.headers["api-key"] == "azure-key" and "authorization" not in chat.headers
-
-
-async def test_fake_hosted_openai_base_url_with_v1_and_bearer_key(fake_upstream: Factory) -> None:
-    vendor = fake_upstream("openai")
-    settings = {
-        "upstreams": {"openai": {"base_url": f"{vendor.url}/v1", "api_key": "sk-test",
-                                 "headers": {"OpenAI-Organization": "org-1"}, "vllm_metrics": False}},
-        "models": {"m": {"targets": [{"upstream": "openai", "model": "gpt-4o-mini"}]}},
-    }
-    async with running(settings) as router:
-        answer = await router.complete(context("m"), chat_body("m", user="alice", max_tokens=5))
-    (received,) = vendor.completions()
-    assert received.path == "/v1/chat/completions"
-    assert received.headers["authorization"] == "Bearer sk-test"
-    assert received.headers["openai-organization"] == "org-1"
-    # Fields the gateway does not know travel untouched; only the model name changes.
-    assert received.body == {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}],
-                             "user": "alice", "max_tokens": 5, "stream": False}
-    assert answer["model"] == "m"
