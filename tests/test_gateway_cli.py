@@ -124,8 +124,7 @@ def test_help_lists_the_gateway() -> None:
 
 def test_up_starts_the_gateway_process(gateway_env: dict[str, str], tmp_path: Path) -> None:
     """What `genai up` runs next to the Prefect server: `genai gateway` as a child, ready on return."""
-    from genai.cli.gateway_cmd import start_gateway_process
-    from genai.orchestration.server import stop_process
+    from genai.orchestration.services import start_gateway_process, stop_process
 
     port = free_port()
     settings = Settings(home=tmp_path / "home")

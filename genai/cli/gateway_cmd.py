@@ -2,16 +2,12 @@
 
 Startup stays short: the app and the router load in well under a second, and the embedding model (torch)
 loads in a background thread once the server listens, so /healthz answers within a few seconds.
-`genai up` runs the same command as a child process next to the Prefect server.
+`genai up` runs the same command as a child process next to the Prefect server
+(``genai.orchestration.services.start_gateway_process``).
 """
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import time
-from collections.abc import Mapping
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
@@ -20,10 +16,6 @@ from genai.cli.errors import fail, load_settings
 
 if TYPE_CHECKING:
     from genai.settings import Settings
-
-
-class GatewayStartError(RuntimeError):
-    """The gateway child process did not answer /healthz."""
 
 
 def gateway(
@@ -59,34 +51,3 @@ def _with_address(settings: Settings, host: str | None, port: int | None) -> Set
     if not overrides:
         return settings
     return settings.model_copy(update={"gateway": settings.gateway.model_copy(update=overrides)})
-
-
-def start_gateway_process(
-    settings: Settings, log_file: Path, timeout: float = 60.0, env: Mapping[str, str] | None = None
-) -> subprocess.Popen[bytes]:
-    """Run `genai gateway` as a child process (its own session, output to ``log_file``, environment ``env``
-    or this process's) and wait until its /healthz answers. Used by `genai up`; stop it with
-    ``genai.orchestration.server.stop_process``."""
-    import httpx
-
-    from genai.orchestration.server import stop_process
-
-    host, port = settings.gateway.host, settings.gateway.port
-    log_file.parent.mkdir(parents=True, exist_ok=True)
-    command = [sys.executable, "-m", "genai.cli.main", "gateway", "--host", host, "--port", str(port)]
-    with log_file.open("ab") as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-                                   env=None if env is None else dict(env))
-    url = f"http://{host}:{port}/healthz"
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise GatewayStartError(f"the gateway exited with code {process.returncode}; see {log_file}")
-        try:
-            if httpx.get(url, timeout=1.0).status_code == 200:
-                return process
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    stop_process(process)
-    raise GatewayStartError(f"the gateway did not answer {url} within {timeout:.0f} s; see {log_file}")

@@ -30,7 +30,7 @@ def up(
     prefect = settings.prefect.model_copy(update={k: v for k, v in {"port": port, "host": host}.items() if v})
     settings = settings.model_copy(update={"prefect": prefect})
     from genai.orchestration.prefect_env import configure_prefect, local_server_url, server_answers
-    from genai.orchestration.server import ServerStartError, start_prefect_server, stop_process
+    from genai.orchestration.services import ServiceStartError, start_prefect_server, stop_process
 
     if server_answers(prefect.host, prefect.port):
         fail(f"something already listens on {prefect.host}:{prefect.port}; stop it or pass --port")
@@ -39,7 +39,7 @@ def up(
     typer.echo(f"starting the Prefect server on http://{prefect.host}:{prefect.port} (log: {log_file})")
     try:
         server = start_prefect_server(settings, log_file)
-    except ServerStartError as error:
+    except ServiceStartError as error:
         if gateway_process is not None:
             stop_process(gateway_process)
         fail(str(error), code=1)
@@ -59,8 +59,8 @@ def up(
 
 
 def _start_gateway(settings: Settings) -> subprocess.Popen[bytes]:
-    from genai.cli.gateway_cmd import GatewayStartError, start_gateway_process
     from genai.orchestration.prefect_env import server_answers
+    from genai.orchestration.services import ServiceStartError, start_gateway_process
 
     address = settings.gateway
     if server_answers(address.host, address.port):
@@ -70,5 +70,5 @@ def _start_gateway(settings: Settings) -> subprocess.Popen[bytes]:
     typer.echo(f"starting the gateway on http://{address.host}:{address.port}/v1 (log: {log_file})")
     try:
         return start_gateway_process(settings, log_file)
-    except GatewayStartError as error:
+    except ServiceStartError as error:
         fail(str(error), code=1)
