@@ -73,8 +73,9 @@ def _ingest(request: IngestRequest, settings: Settings, stores: IngestStores, ta
                     writing = None
                     future = steps.write_window.submit(window, vectors, stores, kb, version, replaced)
                     writing = PendingWrite(future, window)
-        with tally.stage("write"):
-            _finish(writing, tally, progress)
+        if writing is not None:
+            with tally.stage("write"):
+                _finish(writing, tally, progress)
     except BaseException:
         if writing is not None:
             writing.future.wait()  # never close the stores under a write still in flight
