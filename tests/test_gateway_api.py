@@ -1,6 +1,8 @@
-"""The gateway's HTTP layer end to end: the official openai client -> the gateway (real router) -> a small
-OpenAI-compatible upstream, all over real HTTP. Tests named ``test_fault_*`` put a fake router behind the
-app instead: they are about how the HTTP layer maps router failures, not about routing."""
+"""The gateway's HTTP layer end to end: the official openai client -> the gateway (real router) -> a fake
+OpenAI-compatible upstream that echoes and records what it receives, all over real HTTP. The fake is what
+lets these tests see the exact bytes and headers the gateway forwards (``test_fake_upstream_*``); the same
+endpoints against real vLLM are in test_gateway_vllm.py. Tests named ``test_fault_*`` put a fake router
+behind the app instead: they are about how the HTTP layer maps router failures, not about routing."""
 
 from __future__ import annotations
 
@@ -40,7 +42,7 @@ def metric(text: str, name: str, **labels: str) -> float:
 # --- chat and text completions through the real router --------------------------------------------------
 
 
-def test_chat_completion_with_openai_client(
+def test_fake_upstream_chat_completion_with_openai_client(
     gateway_client: openai.OpenAI, echo_upstream: EchoUpstream
 ) -> None:
     answer = gateway_client.chat.completions.create(model=CHAT_MODEL, messages=USER, temperature=0, seed=7)
@@ -55,10 +57,14 @@ def test_chat_completion_with_openai_client(
     assert forwarded["temperature"] == 0 and forwarded["seed"] == 7
 
 
-def test_body_is_forwarded_as_sent(gateway_client: openai.OpenAI, echo_upstream: EchoUpstream) -> None:
+def test_fake_upstream_body_is_forwarded_as_sent(
+    gateway_client: openai.OpenAI, echo_upstream: EchoUpstream
+) -> None:
     """Vendor fields pass through untouched; fields the client did not set are not invented."""
     gateway_client.chat.completions.create(
-        model=CHAT_MODEL, messages=USER, max_completion_tokens=50,
+        model=CHAT_MODEL,
+        messages=USER,
+        max_completion_tokens=50,
         extra_body={"top_k": 5, "guided_choice": ["a", "b"], "vendor": {"nested": [1, 2]}},
     )
     forwarded = echo_upstream.last()["body"]
@@ -68,39 +74,59 @@ def test_body_is_forwarded_as_sent(gateway_client: openai.OpenAI, echo_upstream:
     assert "temperature" not in forwarded and "n" not in forwarded and "tools" not in forwarded
 
 
-def test_full_chat_body_is_accepted(gateway_client: openai.OpenAI, echo_upstream: EchoUpstream) -> None:
+def test_fake_upstream_full_chat_body_is_accepted(
+    gateway_client: openai.OpenAI, echo_upstream: EchoUpstream
+) -> None:
     messages: Any = [
         {"role": "developer", "content": "be brief"},
         {"role": "system", "content": [{"type": "text", "text": "you echo"}]},
-        {"role": "user", "content": [
-            {"type": "text", "text": "what"},
-            {"type": "image_url", "image_url": {"url": "data:image/png;base64,AA"}},
-        ]},
-        {"role": "assistant", "content": None, "tool_calls": [
-            {"id": "call_1", "type": "function", "function": {"name": "lookup", "arguments": "{}"}}]},
+        {
+            "role": "user",
+            "content": [
+                {"type": "text", "text": "what"},
+                {"type": "image_url", "image_url": {"url": "data:image/png;base64,AA"}},
+            ],
+        },
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {"id": "call_1", "type": "function", "function": {"name": "lookup", "arguments": "{}"}}
+            ],
+        },
         {"role": "tool", "tool_call_id": "call_1", "content": "42"},
         {"role": "user", "content": "say it"},
     ]
     answer = gateway_client.chat.completions.create(
-        model=CHAT_MODEL, messages=messages, n=2, stop=["it"], max_tokens=20, top_p=0.9,
-        presence_penalty=0.5, frequency_penalty=0.1, logit_bias={"50256": -100}, user="u-1",
+        model=CHAT_MODEL,
+        messages=messages,
+        n=2,
+        stop=["it"],
+        max_tokens=20,
+        top_p=0.9,
+        presence_penalty=0.5,
+        frequency_penalty=0.1,
+        logit_bias={"50256": -100},
+        user="u-1",
         response_format={"type": "json_schema", "json_schema": {"name": "x", "schema": {"type": "object"}}},
         tools=[{"type": "function", "function": {"name": "lookup", "parameters": {"type": "object"}}}],
-        tool_choice="auto", logprobs=True, top_logprobs=2,
+        tool_choice="auto",
+        logprobs=True,
+        top_logprobs=2,
     )
     assert [choice.message.content for choice in answer.choices] == ["echo: say", "echo: say"]
     forwarded = echo_upstream.last()["body"]
     assert forwarded["messages"] == messages and forwarded["tool_choice"] == "auto"
 
 
-def test_text_completion(gateway_client: openai.OpenAI) -> None:
+def test_fake_upstream_text_completion(gateway_client: openai.OpenAI) -> None:
     answer = gateway_client.completions.create(model=CHAT_MODEL, prompt="one two", max_tokens=2)
     assert answer.choices[0].text == "echo: one"
     assert answer.choices[0].finish_reason == "length"
     assert answer.usage is not None and answer.usage.completion_tokens == 2
 
 
-def test_streaming_chat_with_openai_client(gateway_client: openai.OpenAI) -> None:
+def test_fake_upstream_streaming_chat_with_openai_client(gateway_client: openai.OpenAI) -> None:
     chunks = list(gateway_client.chat.completions.create(model=CHAT_MODEL, messages=USER, stream=True))
     text = "".join(chunk.choices[0].delta.content or "" for chunk in chunks if chunk.choices)
     assert text == "echo: hello big world"
@@ -110,22 +136,27 @@ def test_streaming_chat_with_openai_client(gateway_client: openai.OpenAI) -> Non
     assert chunks[-1].choices[0].finish_reason == "stop"
 
 
-def test_stream_include_usage(gateway_client: openai.OpenAI) -> None:
-    chunks = list(gateway_client.chat.completions.create(
-        model=CHAT_MODEL, messages=USER, stream=True, stream_options={"include_usage": True},
-    ))
+def test_fake_upstream_stream_include_usage(gateway_client: openai.OpenAI) -> None:
+    chunks = list(
+        gateway_client.chat.completions.create(
+            model=CHAT_MODEL,
+            messages=USER,
+            stream=True,
+            stream_options={"include_usage": True},
+        )
+    )
     assert chunks[-1].choices == []
     assert chunks[-1].usage is not None
     assert (chunks[-1].usage.prompt_tokens, chunks[-1].usage.completion_tokens) == (3, 4)
     assert all(chunk.usage is None for chunk in chunks[:-1])
 
 
-def test_streaming_text_completion(gateway_client: openai.OpenAI) -> None:
+def test_fake_upstream_streaming_text_completion(gateway_client: openai.OpenAI) -> None:
     chunks = list(gateway_client.completions.create(model=CHAT_MODEL, prompt="a b c", stream=True))
     assert "".join(chunk.choices[0].text for chunk in chunks if chunk.choices) == "echo: a b c"
 
 
-def test_sse_ends_with_done(gateway_http: httpx.Client) -> None:
+def test_fake_upstream_sse_ends_with_done(gateway_http: httpx.Client) -> None:
     body = {"model": CHAT_MODEL, "messages": USER, "stream": True}
     with gateway_http.stream("POST", "/v1/chat/completions", json=body) as response:
         assert response.status_code == 200
@@ -136,7 +167,9 @@ def test_sse_ends_with_done(gateway_http: httpx.Client) -> None:
     assert events.count("data: [DONE]") == 1
 
 
-def test_request_id_propagated_and_echoed(gateway_http: httpx.Client, echo_upstream: EchoUpstream) -> None:
+def test_fake_upstream_request_id_propagated_and_echoed(
+    gateway_http: httpx.Client, echo_upstream: EchoUpstream
+) -> None:
     body = {"model": CHAT_MODEL, "messages": USER}
     response = gateway_http.post("/v1/chat/completions", json=body, headers={"X-Request-Id": "trace-abc-123"})
     assert response.headers["x-request-id"] == "trace-abc-123"
@@ -152,17 +185,23 @@ def test_request_id_propagated_and_echoed(gateway_http: httpx.Client, echo_upstr
     assert response.headers["x-request-id"] != "x" * 500
 
 
-def test_request_id_on_errors(gateway_http: httpx.Client) -> None:
-    response = gateway_http.post("/v1/chat/completions", json={"model": "nope"},
-                                 headers={"X-Request-Id": "err-1"})
+def test_fake_upstream_request_id_on_errors(gateway_http: httpx.Client) -> None:
+    response = gateway_http.post(
+        "/v1/chat/completions", json={"model": "nope"}, headers={"X-Request-Id": "err-1"}
+    )
     assert response.status_code == 400
     assert response.headers["x-request-id"] == "err-1"
 
 
-def test_client_disconnect_cancels_upstream(gateway_http: httpx.Client, echo_upstream: EchoUpstream) -> None:
+def test_fake_upstream_client_disconnect_cancels_upstream(
+    gateway_http: httpx.Client, echo_upstream: EchoUpstream
+) -> None:
     echo_upstream.chunk_delay = 0.2
-    body = {"model": CHAT_MODEL, "messages": [{"role": "user", "content": " ".join(["word"] * 100)}],
-            "stream": True}
+    body = {
+        "model": CHAT_MODEL,
+        "messages": [{"role": "user", "content": " ".join(["word"] * 100)}],
+        "stream": True,
+    }
     with gateway_http.stream("POST", "/v1/chat/completions", json=body) as response:
         lines = response.iter_lines()
         assert next(lines).startswith("data: ")
@@ -173,7 +212,7 @@ def test_client_disconnect_cancels_upstream(gateway_http: httpx.Client, echo_ups
     assert echo_upstream.streams_closed == 1
 
 
-def test_client_disconnect_cancels_non_streaming_request(
+def test_fake_upstream_client_disconnect_cancels_non_streaming_request(
     gateway_server: ServerThread, echo_upstream: EchoUpstream
 ) -> None:
     echo_upstream.answer_delay = 10
@@ -186,7 +225,7 @@ def test_client_disconnect_cancels_non_streaming_request(
     assert echo_upstream.answers_abandoned == 1
 
 
-def test_client_disconnect_before_first_event_cancels_upstream(
+def test_fake_upstream_client_disconnect_before_first_event_cancels_upstream(
     gateway_server: ServerThread, echo_upstream: EchoUpstream
 ) -> None:
     echo_upstream.chunk_delay = 10  # a text completion's first event is its first word: 10 s away
@@ -203,7 +242,7 @@ def test_client_disconnect_before_first_event_cancels_upstream(
 # --- models, probes, metrics, OpenAPI ---------------------------------------------------------------------
 
 
-def test_models(gateway_client: openai.OpenAI) -> None:
+def test_fake_upstream_models(gateway_client: openai.OpenAI) -> None:
     ids = [model.id for model in gateway_client.models.list()]
     assert ids == [CHAT_MODEL, "all-MiniLM-L6-v2"]
     model = gateway_client.models.retrieve(CHAT_MODEL)
@@ -213,7 +252,7 @@ def test_models(gateway_client: openai.OpenAI) -> None:
         gateway_client.models.retrieve("no-such-model")
 
 
-def test_health_and_readiness(gateway_http: httpx.Client) -> None:
+def test_fake_upstream_health_and_readiness(gateway_http: httpx.Client) -> None:
     assert gateway_http.get("/healthz").json() == {"status": "ok"}
     ready = gateway_http.get("/readyz")
     assert ready.status_code == 200
@@ -221,7 +260,9 @@ def test_health_and_readiness(gateway_http: httpx.Client) -> None:
     assert "echo" in ready.json()["router"]["upstreams"]
 
 
-def test_metrics_after_requests(gateway_client: openai.OpenAI, gateway_http: httpx.Client) -> None:
+def test_fake_upstream_metrics_after_requests(
+    gateway_client: openai.OpenAI, gateway_http: httpx.Client
+) -> None:
     before = gateway_http.get("/metrics").text
     gateway_client.chat.completions.create(model=CHAT_MODEL, messages=USER)
     list(gateway_client.chat.completions.create(model=CHAT_MODEL, messages=USER, stream=True))
@@ -246,19 +287,33 @@ def test_metrics_after_requests(gateway_client: openai.OpenAI, gateway_http: htt
     assert 'model="nope"' not in text
 
 
-def test_openapi_document(gateway_http: httpx.Client) -> None:
+def test_fake_upstream_openapi_document(gateway_http: httpx.Client) -> None:
     document = gateway_http.get("/openapi.json").json()
     paths = document["paths"]
-    for path in ("/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/models",
-                 "/v1/models/{model}", "/healthz", "/readyz", "/metrics"):
+    for path in (
+        "/v1/chat/completions",
+        "/v1/completions",
+        "/v1/embeddings",
+        "/v1/models",
+        "/v1/models/{model}",
+        "/healthz",
+        "/readyz",
+        "/metrics",
+    ):
         assert path in paths
     chat = paths["/v1/chat/completions"]["post"]
     assert chat["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith(
-        "/ChatCompletionRequest")
+        "/ChatCompletionRequest"
+    )
     assert {"400", "404", "413", "502", "503", "504"} <= set(chat["responses"])
     schemas = document["components"]["schemas"]
-    assert {"ChatCompletionRequest", "CompletionRequest", "EmbeddingRequest", "ChatCompletion",
-            "ErrorResponse"} <= set(schemas)
+    assert {
+        "ChatCompletionRequest",
+        "CompletionRequest",
+        "EmbeddingRequest",
+        "ChatCompletion",
+        "ErrorResponse",
+    } <= set(schemas)
     assert "temperature" in schemas["ChatCompletionRequest"]["properties"]
     assert gateway_http.get("/docs").status_code == 200
 
@@ -268,7 +323,7 @@ def fields_of(record: logging.LogRecord) -> dict[str, Any]:
     return fields
 
 
-def test_access_log_line(gateway_http: httpx.Client) -> None:
+def test_fake_upstream_access_log_line(gateway_http: httpx.Client) -> None:
     records: list[logging.LogRecord] = []
 
     class Keep(logging.Handler):
@@ -279,8 +334,11 @@ def test_access_log_line(gateway_http: httpx.Client) -> None:
     access = logging.getLogger("genai.gateway.access")
     access.addHandler(handler)
     try:
-        gateway_http.post("/v1/chat/completions", json={"model": CHAT_MODEL, "messages": USER},
-                  headers={"X-Request-Id": "log-check"})
+        gateway_http.post(
+            "/v1/chat/completions",
+            json={"model": CHAT_MODEL, "messages": USER},
+            headers={"X-Request-Id": "log-check"},
+        )
         # The line is written once the response went out, so it may trail the client's read by a moment.
         deadline = time.monotonic() + 5
         while not any(fields_of(r)["request_id"] == "log-check" for r in records):
@@ -297,7 +355,9 @@ def test_access_log_line(gateway_http: httpx.Client) -> None:
 # --- errors ---------------------------------------------------------------------------------------------
 
 
-def test_unknown_model_is_404(gateway_client: openai.OpenAI, echo_upstream: EchoUpstream) -> None:
+def test_fake_upstream_unknown_model_is_404(
+    gateway_client: openai.OpenAI, echo_upstream: EchoUpstream
+) -> None:
     with pytest.raises(openai.NotFoundError) as caught:
         gateway_client.chat.completions.create(model="gpt-99", messages=USER)
     assert caught.value.code == "model_not_found"
@@ -306,7 +366,7 @@ def test_unknown_model_is_404(gateway_client: openai.OpenAI, echo_upstream: Echo
     assert echo_upstream.requests == []
 
 
-def test_unknown_route_and_method(gateway_http: httpx.Client) -> None:
+def test_fake_upstream_unknown_route_and_method(gateway_http: httpx.Client) -> None:
     missing = gateway_http.post("/v1/nothing", json={})
     assert missing.status_code == 404
     assert missing.json()["error"]["code"] == "not_found"
@@ -326,7 +386,7 @@ def small_gateway(
         yield server.url
 
 
-def test_body_too_large_is_413(small_gateway: str, echo_upstream: EchoUpstream) -> None:
+def test_fake_upstream_body_too_large_is_413(small_gateway: str, echo_upstream: EchoUpstream) -> None:
     body = {"model": CHAT_MODEL, "messages": [{"role": "user", "content": "x" * 4000}]}
     with httpx.Client(base_url=small_gateway) as http:
         declared = http.post("/v1/chat/completions", json=body)
@@ -337,8 +397,9 @@ def test_body_too_large_is_413(small_gateway: str, echo_upstream: EchoUpstream) 
             for _ in range(10):
                 yield b" " * 1000
 
-        streamed = http.post("/v1/chat/completions", content=chunks(),
-                             headers={"content-type": "application/json"})
+        streamed = http.post(
+            "/v1/chat/completions", content=chunks(), headers={"content-type": "application/json"}
+        )
         assert streamed.status_code == 413
         assert streamed.json()["error"]["type"] == "invalid_request_error"
         fits = http.post("/v1/chat/completions", json={"model": CHAT_MODEL, "messages": USER})
@@ -350,15 +411,20 @@ def test_body_too_large_is_413(small_gateway: str, echo_upstream: EchoUpstream) 
 
 
 CHAT = {"model": "m", "messages": USER}
-CHUNK = (b'data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"m",'
-         b'"choices":[{"index":0,"delta":{"content":"hi"}}]}\n\n')
+CHUNK = (
+    b'data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"m",'
+    b'"choices":[{"index":0,"delta":{"content":"hi"}}]}\n\n'
+)
 
 
-@pytest.mark.parametrize(("error", "status", "code"), [
-    (UpstreamFailed("every upstream failed"), 502, "bad_gateway"),
-    (NoHealthyUpstream("no worker is up"), 503, "service_unavailable"),
-    (DeadlineExceeded("deadline passed"), 504, "gateway_timeout"),
-])
+@pytest.mark.parametrize(
+    ("error", "status", "code"),
+    [
+        (UpstreamFailed("every upstream failed"), 502, "bad_gateway"),
+        (NoHealthyUpstream("no worker is up"), 503, "service_unavailable"),
+        (DeadlineExceeded("deadline passed"), 504, "gateway_timeout"),
+    ],
+)
 @pytest.mark.parametrize("stream", [False, True])
 def test_fault_router_errors_map_to_status(
     faulty: tuple[FaultyRouter, AppClient], error: GatewayError, status: int, code: str, stream: bool
@@ -368,8 +434,9 @@ def test_fault_router_errors_map_to_status(
     response = http.post("/v1/chat/completions", json={**CHAT, "stream": stream})
     assert response.status_code == status
     assert response.headers["content-type"] == "application/json"
-    assert response.json() == {"error": {"message": error.message, "type": error.type, "param": None,
-                                         "code": code}}
+    assert response.json() == {
+        "error": {"message": error.message, "type": error.type, "param": None, "code": code}
+    }
 
 
 def test_fault_unexpected_exception_is_openai_500(faulty: tuple[FaultyRouter, AppClient]) -> None:

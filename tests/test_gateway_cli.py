@@ -11,7 +11,6 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import httpx
 import openai
@@ -20,8 +19,6 @@ import yaml
 
 from genai.settings import Settings
 from tests.fixtures.gateway import CHAT_MODEL, UPSTREAM_MODEL, EchoUpstream, free_port
-
-STARTUP_BUDGET_S = 10.0  # "a few seconds", with room for a loaded CI machine
 
 
 @dataclass
@@ -40,10 +37,18 @@ def genai_command(*args: str) -> list[str]:
 def gateway_env(tmp_path: Path, echo_upstream: EchoUpstream) -> dict[str, str]:
     """Environment for a `genai` process whose gateway routes ``tiny-chat`` to the echo upstream."""
     config = tmp_path / "genai.yaml"
-    config.write_text(yaml.safe_dump({"gateway": {
-        "upstreams": {"echo": {"kind": "openai", "workers": [echo_upstream.url], "vllm_metrics": False}},
-        "models": {CHAT_MODEL: {"targets": [{"upstream": "echo", "model": UPSTREAM_MODEL}]}},
-    }}))
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "gateway": {
+                    "upstreams": {
+                        "echo": {"kind": "openai", "workers": [echo_upstream.url], "vllm_metrics": False}
+                    },
+                    "models": {CHAT_MODEL: {"targets": [{"upstream": "echo", "model": UPSTREAM_MODEL}]}},
+                }
+            }
+        )
+    )
     return {**os.environ, "GENAI_CONFIG": str(config), "GENAI_HOME": str(tmp_path / "home")}
 
 
@@ -67,8 +72,12 @@ def gateway_process(gateway_env: dict[str, str], tmp_path: Path) -> Iterator[Gat
     log = tmp_path / "gateway.log"
     started = time.monotonic()
     with log.open("wb") as output:
-        process = subprocess.Popen(genai_command("gateway", "--port", str(port)), env=gateway_env,
-                                   stdout=output, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            genai_command("gateway", "--port", str(port)),
+            env=gateway_env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
     gateway = GatewayProcess(f"http://127.0.0.1:{port}", process, 0.0, log)
     try:
         wait_for_health(gateway.url, process, timeout=60)
@@ -84,13 +93,7 @@ def gateway_process(gateway_env: dict[str, str], tmp_path: Path) -> Iterator[Gat
                 process.wait()
 
 
-def test_gateway_starts_within_seconds(gateway_process: GatewayProcess, record_property: Any) -> None:
-    record_property("gateway_startup_seconds", round(gateway_process.startup, 2))
-    print(f"\n`genai gateway` answered /healthz after {gateway_process.startup:.2f} s")
-    assert gateway_process.startup < STARTUP_BUDGET_S
-
-
-def test_gateway_serves_and_stops_cleanly(gateway_process: GatewayProcess) -> None:
+def test_fake_upstream_gateway_serves_and_stops_cleanly(gateway_process: GatewayProcess) -> None:
     client = openai.OpenAI(base_url=f"{gateway_process.url}/v1", api_key="unused", max_retries=0)
     answer = client.chat.completions.create(model=CHAT_MODEL, messages=[{"role": "user", "content": "hi"}])
     assert answer.choices[0].message.content == "echo: hi"
@@ -107,8 +110,13 @@ def test_port_in_use_is_a_clear_error(gateway_env: dict[str, str]) -> None:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        result = subprocess.run(genai_command("gateway", "--port", str(port)), env=gateway_env,
-                                capture_output=True, text=True, timeout=60)
+        result = subprocess.run(
+            genai_command("gateway", "--port", str(port)),
+            env=gateway_env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
     assert result.returncode == 2
     assert "already listens" in result.stderr and "Traceback" not in result.stderr
 
@@ -122,7 +130,7 @@ def test_help_lists_the_gateway() -> None:
     assert "--no-gateway" in result.stdout and "--gateway-port" in result.stdout
 
 
-def test_up_starts_the_gateway_process(gateway_env: dict[str, str], tmp_path: Path) -> None:
+def test_fake_upstream_up_starts_the_gateway_process(gateway_env: dict[str, str], tmp_path: Path) -> None:
     """What `genai up` runs next to the Prefect server: `genai gateway` as a child, ready on return."""
     from genai.orchestration.services import start_gateway_process, stop_process
 
