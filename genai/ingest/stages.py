@@ -140,11 +140,11 @@ def _embeds_on_gpu(settings: Settings) -> bool:
     """Whether the embedding stage runs on CUDA, where reusing the chunker's token ids pays: there the
     forward pass outruns the host's tokenizers (docs/benchmarks/embedding.md); on the CPU it costs nothing
     to tokenize again, and embedding the text keeps vectors identical to the gateway's."""
-    if settings.embedding.device == "cpu":
-        return False
-    from genai.embedding.shared import encoder_for
+    if settings.embedding.device != "auto":
+        return settings.embedding.device == "cuda"
+    import torch
 
-    return encoder_for(settings.embedding).device.type == "cuda"
+    return bool(torch.cuda.is_available())
 
 
 def embed_chunks(chunks: Sequence[Chunk], settings: Settings) -> np.ndarray:

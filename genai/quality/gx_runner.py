@@ -57,10 +57,13 @@ def _get_context() -> Any:
     global _context
     if _context is None:
         os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-        # Its INFO lines (a temporary docs site per context) say nothing a data team can act on.
-        logging.getLogger("great_expectations").setLevel(logging.WARNING)
         import great_expectations as gx
         from great_expectations.data_context.types.base import ProgressBarsConfig
+
+        # Its INFO lines (a temporary docs site per context) say nothing a data team can act on; set after
+        # the import, which configures its own loggers.
+        logging.getLogger("great_expectations").setLevel(logging.WARNING)
+        logging.getLogger("great_expectations.data_context.types.base").setLevel(logging.WARNING)
 
         _context = gx.get_context(mode="ephemeral")
         _context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
