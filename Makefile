@@ -56,7 +56,7 @@ test: $(STAMP) $(VLLM_STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/mypy genai flows tasks registry gateway
+	$(BIN)/mypy genai flows tasks registry gateway tests benchmarks
 
 bench-ingest: $(STAMP)
 	$(BIN)/python benchmarks/ingest/bench_ingest.py

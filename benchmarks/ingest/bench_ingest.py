@@ -24,6 +24,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 TOPICS = (
     "invoices",
@@ -188,7 +189,7 @@ def main() -> None:
         args.out.write_text(json.dumps(results, indent=2))
 
 
-def print_table(results: dict[str, object]) -> None:
+def print_table(results: dict[str, Any]) -> None:
     rows = [
         (
             "corpus",
