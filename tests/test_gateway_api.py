@@ -1,8 +1,8 @@
 """The gateway's HTTP layer end to end: the official openai client -> the gateway (real router) -> a fake
 OpenAI-compatible upstream that echoes and records what it receives, all over real HTTP. The fake is what
 lets these tests see the exact bytes and headers the gateway forwards (``test_fake_upstream_*``); the same
-endpoints against real vLLM are in test_gateway_vllm.py. Tests named ``test_fault_*`` put a fake router
-behind the app instead: they are about how the HTTP layer maps router failures, not about routing."""
+endpoints against real vLLM are in test_gateway_vllm.py; how router failures are mapped is in
+test_gateway_api_faults.py."""
 
 from __future__ import annotations
 
