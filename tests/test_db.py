@@ -7,7 +7,6 @@ import threading
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
-import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -28,17 +27,6 @@ from genai.db.migrate import alembic_config, downgrade_database, upgrade_engine
 TABLES = {"documents", "chunks", "quarantine", "ingest_runs"}
 HEAD = "0001_ingestion"
 
-
-@pytest.fixture(
-    params=[
-        pytest.param("sqlite", id="sqlite"),
-        pytest.param("postgres", marks=pytest.mark.postgres, id="postgres"),
-    ]
-)
-def database_url(request: pytest.FixtureRequest) -> str:
-    if request.param == "sqlite":
-        return str(request.getfixturevalue("sqlite_url"))
-    return str(request.getfixturevalue("postgres_url"))
 
 
 def _schema_state(url: str) -> tuple[list[object], set[str], str | None]:

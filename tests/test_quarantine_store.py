@@ -14,17 +14,6 @@ from genai.stores.runs import RunStore
 WHEN = datetime(2026, 11, 20, 9, 0, 0, tzinfo=UTC)
 
 
-@pytest.fixture(
-    params=[
-        pytest.param("sqlite", id="sqlite"),
-        pytest.param("postgres", marks=pytest.mark.postgres, id="postgres"),
-    ]
-)
-def database_url(request: pytest.FixtureRequest) -> str:
-    if request.param == "sqlite":
-        return str(request.getfixturevalue("sqlite_url"))
-    return str(request.getfixturevalue("clean_postgres_url"))
-
 
 def entry(doc_id: str, run_id: str = "run-1", kb: str = "kb1", minutes: int = 0) -> QuarantineRecord:
     return QuarantineRecord(
