@@ -46,6 +46,10 @@ class ModelRouter(Protocol):
     async def complete(self, ctx: RequestContext, body: dict[str, Any]) -> dict[str, Any]:
         """A non-streaming chat or text completion; sets ``ctx.usage``, ``ctx.upstream``, ``ctx.worker``."""
 
+    async def embed(self, ctx: RequestContext, body: dict[str, Any]) -> dict[str, Any]:
+        """Embeddings from the model's upstreams (those that have an embeddings API), with the same
+        retries and fallback as a completion; answers OpenAI's embeddings list, sets ``ctx.usage``."""
+
     async def stream(self, ctx: RequestContext, body: dict[str, Any]) -> AsyncIterator[bytes]:
         """A streaming completion. Awaiting this returns only once the first upstream event arrived, so
         retries and fallback happen before any byte reaches the client. The iterator yields SSE-framed

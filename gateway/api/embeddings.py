@@ -5,8 +5,10 @@ from this endpoint equals the one stored for the same text. Loading it imports t
 it happens off the event loop: in a background thread started after startup, or on the first request,
 whichever comes first. Encoding runs in a worker thread too; the event loop keeps serving completions.
 
-Model names are those in ``gateway.embedding_models``. Embeddings from routed upstreams are not served yet
-(the router's contract has no embeddings call): such names get a 404 that says so.
+Model names are those in ``gateway.embedding_models``. Any other routed model is passed to the router,
+which forwards the client's body to the model's upstreams (vLLM pooling workers, OpenAI, Azure...) with
+the same retries, fallback and deadline as a completion; an upstream kind without an embeddings API
+(Anthropic) is skipped, and a model served only by such kinds gets a 400 that says so.
 """
 
 from __future__ import annotations
@@ -24,12 +26,12 @@ from starlette.responses import Response
 
 from gateway.api.body import read_body
 from gateway.api.exchange import exchange_of
-from gateway.api.generate import unknown_model
+from gateway.api.generate import client_left, routed_context, unknown_model, unless_client_leaves
 from gateway.api.openapi import body_schema
 from gateway.api.responses import json_response
 from gateway.api.route import DirectRoute
 from gateway.api.state import gateway_state
-from gateway.errors import InvalidRequest, ModelNotFound, NoHealthyUpstream
+from gateway.errors import InvalidRequest, NoHealthyUpstream
 from gateway.gc_tuning import freeze_startup_objects
 from gateway.protocol.common import error_responses
 from gateway.protocol.embeddings import EmbeddingInput, EmbeddingRequest, EmbeddingResponse
@@ -123,22 +125,21 @@ router = APIRouter(tags=["embeddings"], route_class=DirectRoute)
     response_model=None,
     openapi_extra=body_schema(EmbeddingRequest),
     responses={200: {"model": EmbeddingResponse, "description": "One vector per input, in order."},
-               **error_responses(400, 404, 413, 503)},
+               **error_responses(400, 404, 413, 502, 503, 504)},
 )
 async def create_embeddings(request: Request) -> Response:
-    """Embed texts with the platform's embedding model."""
+    """Embed texts with the platform's embedding model, or with a routed model's upstream."""
     exchange = exchange_of(request.scope)
     exchange.endpoint = "embeddings"
     state = gateway_state(request)
-    parsed, _ = await read_body(request, EmbeddingRequest)
+    parsed, body = await read_body(request, EmbeddingRequest)
     exchange.model = parsed.model
     if not state.embeddings.serves(parsed.model):
-        if state.router.knows(parsed.model):
-            raise ModelNotFound(
-                f"The model '{parsed.model}' is served for chat and text completions only: embeddings "
-                "from upstream models are not supported yet.", param="model",
-            )
-        raise unknown_model(state, parsed.model, "embeddings")
+        if not state.router.knows(parsed.model):
+            raise unknown_model(state, parsed.model, "embeddings")
+        ctx = routed_context(request, exchange, parsed.model, "embeddings", False, parsed.user)
+        answer = await unless_client_leaves(request, state.router.embed(ctx, body))
+        return client_left(exchange) if answer is None else json_response(answer)
     exchange.served = True
     texts = _texts(parsed.input)
     vectors, tokens = await anyio.to_thread.run_sync(state.embeddings.embed, texts, parsed.dimensions)

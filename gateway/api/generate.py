@@ -31,36 +31,45 @@ async def generate(request: Request, model: type[SamplingRequest], endpoint: End
     exchange.model = parsed.model
     if not state.router.knows(parsed.model):
         raise unknown_model(state, parsed.model, endpoint)
-    exchange.served = True
-    ctx = RequestContext(
-        request_id=exchange.request_id,
-        model=parsed.model,
-        endpoint=endpoint,
-        deadline=exchange.started + state.settings.deadline_seconds,
-        stream=bool(parsed.stream),
-        user=parsed.user,
-        affinity_key=_affinity_key(state, request, parsed.user),
-        started=exchange.started,
-    )
-    exchange.ctx = ctx
+    ctx = routed_context(request, exchange, parsed.model, endpoint, bool(parsed.stream), parsed.user)
     if ctx.stream:
         # Until the first event arrived (retries and fallback happen there) the client may leave too.
-        events = await _unless_client_leaves(request, state.router.stream(ctx, body))
+        events = await unless_client_leaves(request, state.router.stream(ctx, body))
         if events is None:
-            return _client_left(exchange)
+            return client_left(exchange)
         return EventStreamResponse(relay(events, exchange, ctx), headers=SSE_HEADERS)
-    answer = await _unless_client_leaves(request, state.router.complete(ctx, body))
+    answer = await unless_client_leaves(request, state.router.complete(ctx, body))
     if answer is None:
-        return _client_left(exchange)
+        return client_left(exchange)
     return json_response(answer)
 
 
-def _client_left(exchange: Exchange) -> Response:
+def routed_context(
+    request: Request, exchange: Exchange, model: str, endpoint: Endpoint, stream: bool, user: str | None
+) -> RequestContext:
+    """The router's view of a request to a routed model, attached to the exchange for telemetry."""
+    state = gateway_state(request)
+    exchange.served = True
+    ctx = RequestContext(
+        request_id=exchange.request_id,
+        model=model,
+        endpoint=endpoint,
+        deadline=exchange.started + state.settings.deadline_seconds,
+        stream=stream,
+        user=user,
+        affinity_key=_affinity_key(state, request, user),
+        started=exchange.started,
+    )
+    exchange.ctx = ctx
+    return ctx
+
+
+def client_left(exchange: Exchange) -> Response:
     exchange.client_closed = True
     return Response(status_code=499)  # nobody reads it: the status is for the logs and metrics
 
 
-async def _unless_client_leaves(request: Request, work: Awaitable[T]) -> T | None:
+async def unless_client_leaves(request: Request, work: Awaitable[T]) -> T | None:
     """``work``'s result, or None once the client disconnected first: the work is then cancelled, so the
     router abandons the upstream request rather than keep a GPU busy for an answer nobody will read.
 

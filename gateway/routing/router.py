@@ -98,6 +98,11 @@ class Router:
             )
             for model, route in settings.models.items()
         }
+        # Embeddings skip the upstreams whose API has none (Anthropic's) when walking a fallback chain.
+        self._embedding_routes = {
+            model: tuple(link for link in links if link.provider.supports("embeddings"))
+            for model, links in self._routes.items()
+        }
         self._tasks: list[asyncio.Task[None]] = []
         self._health_running = False
         # Label lookups cost a lock and a dict probe each; the per-model series are resolved once.
@@ -182,6 +187,16 @@ class Router:
             self._meter(ctx, usage)
         return answer
 
+    async def embed(self, ctx: RequestContext, body: dict[str, Any]) -> dict[str, Any]:
+        links = self._embedding_routes.get(ctx.model)
+        if links is not None and not links:
+            kinds = sorted({link.provider.kind for link in self._routes[ctx.model]})
+            raise InvalidRequest(
+                f"The model '{ctx.model}' cannot embed: its upstreams ({', '.join(kinds)}) have no "
+                "embeddings API.", param="model",
+            )
+        return await self.complete(ctx, body)
+
     async def stream(self, ctx: RequestContext, body: dict[str, Any]) -> AsyncIterator[bytes]:
         upstream, first, link, lease = await self._walk(ctx, body, self._open_once)
         self._ttft[ctx.model].observe(time.monotonic() - ctx.started)
@@ -228,7 +243,8 @@ class Router:
     # -- retries and fallback --------------------------------------------------------------------------
 
     async def _walk(self, ctx: RequestContext, body: dict[str, Any], attempt: Attempt[T]) -> T:
-        links = self._routes.get(ctx.model)
+        routes = self._embedding_routes if ctx.endpoint == "embeddings" else self._routes
+        links = routes.get(ctx.model)
         if links is None:
             raise ModelNotFound(f"the model {ctx.model!r} does not exist", param="model")
         failure: UpstreamError | None = None

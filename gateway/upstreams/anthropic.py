@@ -36,6 +36,9 @@ class AnthropicProvider(Provider):
         if settings.api_key is not None:
             self._headers["x-api-key"] = settings.api_key.get_secret_value()
 
+    def supports(self, endpoint: Endpoint) -> bool:
+        return endpoint != "embeddings"  # Anthropic's API has no embeddings
+
     def path(self, endpoint: Endpoint) -> str:
         return "/v1/messages"
 

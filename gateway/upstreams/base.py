@@ -269,6 +269,10 @@ class Provider(ABC):
 
     # -- what a subclass provides -------------------------------------------------------------------
 
+    def supports(self, endpoint: Endpoint) -> bool:
+        """Whether this upstream's API has ``endpoint`` at all (no vendor but OpenAI's kind embeds)."""
+        return True
+
     @abstractmethod
     def path(self, endpoint: Endpoint) -> str:
         """The request path under a worker's base URL, e.g. ``/v1/chat/completions``."""

@@ -23,7 +23,9 @@ from gateway.upstreams.base import (
 )
 from genai.settings_gateway import UpstreamSettings
 
-_PATHS: dict[str, str] = {"chat": "/v1/chat/completions", "completions": "/v1/completions"}
+_PATHS: dict[str, str] = {
+    "chat": "/v1/chat/completions", "completions": "/v1/completions", "embeddings": "/v1/embeddings",
+}
 _INCLUDE_USAGE = {"include_usage": True}
 # A JSON key can only match these outside of strings: inside one every quote is escaped.
 _MODEL_FIELD = re.compile(rb'"model"\s*:\s*"(?:[^"\\]|\\.)*"')
@@ -50,6 +52,8 @@ class OpenAICompatProvider(Provider):
     def encode(self, ctx: RequestContext, body: dict[str, Any], model: str, stream: bool) -> bytes:
         payload = body.copy()
         payload["model"] = model
+        if ctx.endpoint == "embeddings":
+            return orjson.dumps(payload)  # no stream field: some servers reject unknown keys here
         payload["stream"] = stream
         if stream:
             options = body.get("stream_options")
@@ -65,10 +69,11 @@ class OpenAICompatProvider(Provider):
             data = orjson.loads(raw)
         except orjson.JSONDecodeError as error:
             raise UpstreamError(f"upstream sent malformed JSON: {error}", reason="malformed") from error
-        if not isinstance(data, dict) or not isinstance(data.get("choices"), list):
+        answers = "data" if ctx.endpoint == "embeddings" else "choices"
+        if not isinstance(data, dict) or not isinstance(data.get(answers), list):
             if isinstance(data, dict) and "error" in data:
                 raise UpstreamError(_error_text(data), reason="stream_error")
-            raise UpstreamError("upstream answer has no choices", reason="malformed")
+            raise UpstreamError(f"upstream answer has no {answers}", reason="malformed")
         data["model"] = ctx.model
         return data
 
