@@ -73,6 +73,13 @@ def test_missing_vllm_venv_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.
     assert "make vllm" in result.output
 
 
+def test_embed_task_runs_the_pooling_runner() -> None:
+    assert "--runner pooling --convert embed" in " ".join(vllm_command(_config(task="embed")))
+    assert "--runner" not in vllm_command(_config())
+    result = CliRunner().invoke(app, ["worker", "--model", "tiny", "--port", "8123", "--task", "rank"])
+    assert result.exit_code == 2 and "generate or embed" in result.output
+
+
 def test_cli_rejects_an_unknown_device() -> None:
     result = CliRunner().invoke(app, ["worker", "--model", "tiny", "--port", "8123", "--device", "tpu"])
     assert result.exit_code == 2

@@ -55,6 +55,8 @@ def worker(
         None, "--served-model-name", help="Model name clients send (default: 'tiny' or the model path)."),
     max_model_len: int = typer.Option(512, "--max-model-len", min=16, help="Longest prompt + completion."),
     device: str = typer.Option("cpu", "--device", help="cpu or gpu."),
+    task: str = typer.Option(
+        "generate", "--task", help="generate (chat and completions) or embed (/v1/embeddings, pooled)."),
     cpu_bind: str = typer.Option(
         "auto", "--cpu-bind", help="CPU only: cores for vLLM's compute threads (VLLM_CPU_OMP_THREADS_BIND), "
         "e.g. 0 or 2-3; give each worker on one machine its own cores."),
@@ -70,6 +72,8 @@ def worker(
     """Serve a model with vLLM (OpenAI-compatible API) until Ctrl-C."""
     if device not in ("cpu", "gpu"):
         fail(f"--device takes cpu or gpu, got {device!r}")
+    if task not in ("generate", "embed"):
+        fail(f"--task takes generate or embed, got {task!r}")
     settings = load_settings()
     from genai.llm.worker import VllmNotInstalledError, default_log_file, start_vllm_worker
 
@@ -80,7 +84,8 @@ def worker(
             model, port, served_model_name, host=host, max_model_len=max_model_len,
             device="gpu" if device == "gpu" else "cpu", cpu_bind=cpu_bind, kv_cache_gib=kv_cache_gib,
             gpu_memory_utilization=gpu_memory_utilization, tensor_parallel_size=tensor_parallel_size,
-            extra_args=vllm_args or [], log_file=log_file, home=settings.home,
+            task="embed" if task == "embed" else "generate", extra_args=vllm_args or [],
+            log_file=log_file, home=settings.home,
         )
     except VllmNotInstalledError as error:
         fail(str(error), code=1)

@@ -29,6 +29,9 @@ TINY_MODEL = "tiny"
 DEFAULT_READY_TIMEOUT = 300.0
 
 Device = Literal["cpu", "gpu"]
+# "generate": chat and text completions. "embed": /v1/embeddings from the same weights, pooled by vLLM's
+# embedding adapter (a decoder model gets last-token pooling; a real embedding model keeps its own).
+Task = Literal["generate", "embed"]
 
 
 class VllmNotInstalledError(RuntimeError):
@@ -86,6 +89,7 @@ class WorkerConfig:
     kv_cache_gib: int = 1
     gpu_memory_utilization: float = 0.9
     tensor_parallel_size: int = 1
+    task: Task = "generate"
     extra_args: tuple[str, ...] = ()
     env: Mapping[str, str] = field(default_factory=dict)
 
@@ -99,6 +103,8 @@ def vllm_command(config: WorkerConfig) -> list[str]:
         command += ["--served-model-name", config.served_model_name]
     if config.max_model_len:
         command += ["--max-model-len", str(config.max_model_len)]
+    if config.task == "embed":
+        command += ["--runner", "pooling", "--convert", "embed"]
     if config.device == "cpu":
         # float32 runs on every CPU and keeps greedy output equal to transformers' float32 reference;
         # eager mode skips torch.compile, which needs triton-cpu (absent) and only adds start-up time.
@@ -267,6 +273,7 @@ def start_vllm_worker(
     kv_cache_gib: int = 1,
     gpu_memory_utilization: float = 0.9,
     tensor_parallel_size: int = 1,
+    task: Task = "generate",
     extra_args: Sequence[str] = (),
     env: Mapping[str, str] | None = None,
     log_file: Path | None = None,
@@ -291,7 +298,7 @@ def start_vllm_worker(
         model=model, port=port, host=host, served_model_name=served_name, max_model_len=max_model_len,
         device=device, cpu_bind=cpu_bind, kv_cache_gib=kv_cache_gib,
         gpu_memory_utilization=gpu_memory_utilization, tensor_parallel_size=tensor_parallel_size,
-        extra_args=tuple(extra_args), env=dict(env or {}), python=vllm_python,
+        task=task, extra_args=tuple(extra_args), env=dict(env or {}), python=vllm_python,
         log_file=log_file or default_log_file(home, served_name or Path(model).name, port),
     )
     return WorkerProcess(config).start()
