@@ -11,10 +11,13 @@ import asyncio
 import time
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 
+from gateway.context import RequestContext
+from gateway.routing import Router
 from genai.llm.worker import WorkerProcess
 from tests.fixtures.fake_upstreams import context, running
 
@@ -63,6 +66,49 @@ async def test_vllm_pair_metrics_are_scraped_and_load_spreads(vllm_worker_pair: 
     assert set(shares) == {w.url for w in vllm_worker_pair} and min(shares.values()) >= 2, shares
 
 
+@dataclass
+class KillRun:
+    """What a run of requests saw while one worker was killed in the middle of it."""
+
+    contexts: list[RequestContext] = field(default_factory=list)  # in completion order
+    failures: list[BaseException] = field(default_factory=list)
+    served_before_kill: list[str | None] = field(default_factory=list)
+    in_flight_at_kill: int = 0
+
+
+async def _run_and_kill(router: Router, victim_process: WorkerProcess, requests: int = 100) -> KillRun:
+    """``requests`` requests from 6 concurrent clients; the victim is SIGKILLed once 25 are done and it
+    has served a few itself (a busy 2-core machine makes it slower than its twin), or after 60."""
+    victim = next(w for w in router.pools["vllm"].workers if w.url == victim_process.url)
+    run = KillRun()
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for index in range(requests):
+        queue.put_nowait(index)
+
+    async def client() -> None:
+        while not queue.empty():
+            queue.get_nowait()
+            ctx = context("tiny-chat", deadline=120)
+            try:
+                await router.complete(ctx, _body(4))
+            except Exception as error:  # any failure is what the test counts
+                run.failures.append(error)
+            run.contexts.append(ctx)
+
+    def served() -> list[str | None]:
+        return [ctx.worker for ctx in run.contexts]
+
+    async def killer() -> None:
+        while len(run.contexts) < 25 or (served().count(victim.url) < 2 and len(run.contexts) < 60):
+            await asyncio.sleep(0.01)
+        run.served_before_kill = served()
+        run.in_flight_at_kill = victim.in_flight
+        await asyncio.to_thread(victim_process.kill)
+
+    await asyncio.gather(killer(), *(client() for _ in range(6)))
+    return run
+
+
 async def test_vllm_killing_a_worker_mid_run_fails_no_request_and_it_comes_back(
     vllm_worker_pair: Pair,
 ) -> None:
@@ -72,40 +118,20 @@ async def test_vllm_killing_a_worker_mid_run_fails_no_request_and_it_comes_back(
     try:
         async with running(_settings(vllm_worker_pair)) as router:
             victim = next(w for w in router.pools["vllm"].workers if w.url == second.url)
-            queue: asyncio.Queue[int] = asyncio.Queue()
-            for index in range(100):
-                queue.put_nowait(index)
-            served: list[str | None] = []
-            failures: list[BaseException] = []
-
-            async def client() -> None:
-                while not queue.empty():
-                    queue.get_nowait()
-                    ctx = context("tiny-chat", deadline=120)
-                    try:
-                        await router.complete(ctx, _body(4))
-                    except Exception as error:  # any failure is what the test counts
-                        failures.append(error)
-                    served.append(ctx.worker)
-
-            before_kill: list[str | None] = []
-
-            async def killer() -> None:
-                # A freshly started CPU worker answers its first batches slowly (vLLM warms up per batch
-                # shape), so completion order alone says little: wait until it has really served some.
-                while len(served) < 25 or (served.count(second.url) < 2 and len(served) < 60):
-                    await asyncio.sleep(0.01)
-                before_kill.extend(served)
-                await asyncio.to_thread(second.kill)
-
-            await asyncio.gather(killer(), *(client() for _ in range(6)))
-            assert not failures, failures[:3]
-            assert len(served) == 100
-            assert Counter(before_kill).get(second.url, 0) > 0  # both served before the kill
+            # A fresh CPU worker is slow on batch shapes it has not run yet: warm both up first.
+            await asyncio.gather(*(router.complete(context("tiny-chat", deadline=120), _body(4))
+                                   for _ in range(6)))
+            run = await _run_and_kill(router, second)
+            assert not run.failures, run.failures[:3]
+            assert len(run.contexts) == 100
+            # The kill hit a worker in rotation: it had served part of this run or held requests in flight,
+            # and every request it held was retried on the other worker.
+            assert run.served_before_kill.count(second.url) + run.in_flight_at_kill > 0
+            assert sum(ctx.attempts > 1 for ctx in run.contexts) >= run.in_flight_at_kill
             # Marked down by the health checks (two failed probes) or at once by a refused connection,
             # whichever comes first: the run may have finished before either happened.
             await _eventually(lambda: not victim.up, timeout=5)
-            assert set(served[-20:]) == {first.url}
+            assert {ctx.worker for ctx in run.contexts[-20:]} == {first.url}
             await asyncio.to_thread(second.restart)
             await _eventually(lambda: victim.up, timeout=10)
             contexts = [context("tiny-chat", deadline=120) for _ in range(6)]
