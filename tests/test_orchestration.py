@@ -41,7 +41,14 @@ def wait_for(predicate: Any, timeout: float, what: str) -> Any:
 
 
 def api(base: str, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-    response = httpx.request(method, f"{base}{path}", json=body, timeout=10)
+    """One call to the Prefect REST API, retried on 503 as Prefect's own client does: on SQLite the server
+    answers 503 for a write that found the database busy (a served deployment and the server's own
+    services write at the same moments), which means "try again", not a failure."""
+    for attempt in range(6):
+        response = httpx.request(method, f"{base}{path}", json=body, timeout=10)
+        if response.status_code != 503:
+            break
+        time.sleep(0.5 * 2**attempt)
     response.raise_for_status()
     return response.json()
 
