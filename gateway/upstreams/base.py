@@ -270,7 +270,7 @@ class Provider(ABC):
     # -- what a subclass provides -------------------------------------------------------------------
 
     def supports(self, endpoint: Endpoint) -> bool:
-        """Whether this upstream's API has ``endpoint`` at all (no vendor but OpenAI's kind embeds)."""
+        """Whether this upstream's API has ``endpoint`` at all (Anthropic's, for one, has no embeddings)."""
         return True
 
     @abstractmethod
