@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import sqlite3
 import threading
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -21,12 +22,11 @@ from genai.db import (
     get_engine,
     upgrade_database,
 )
-from genai.db.engine import normalize_url
+from genai.db.engine import configure_sqlite_connection, normalize_url
 from genai.db.migrate import alembic_config, downgrade_database, upgrade_engine
 
 TABLES = {"documents", "chunks", "quarantine", "ingest_runs"}
 HEAD = "0001_ingestion"
-
 
 
 def _schema_state(url: str) -> tuple[list[object], set[str], str | None]:
@@ -116,6 +116,35 @@ def test_concurrent_first_use_of_a_new_sqlite_database(tmp_path: Path) -> None:
         thread.join()
     assert errors == []
     assert _schema_state(url) == ([], TABLES, HEAD)
+
+
+def test_many_connections_opening_a_new_sqlite_file_at_once_all_get_wal(tmp_path: Path) -> None:
+    """Turning a new file to WAL takes an exclusive lock that SQLite refuses at once, not after busy_timeout,
+    when another connection does the same; every connection must still be set up, and in WAL mode."""
+    journal_modes: list[str] = []
+    errors: list[BaseException] = []
+
+    def set_up(connection: sqlite3.Connection, start: threading.Barrier) -> None:
+        try:
+            start.wait()
+            configure_sqlite_connection(connection, None)
+            journal_modes.append(connection.execute("PRAGMA journal_mode").fetchone()[0])
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            connection.close()
+
+    for round_number in range(40):  # without the wait the race is lost in a few percent of rounds
+        path = tmp_path / f"{round_number}.db"
+        connections = [sqlite3.connect(path, check_same_thread=False) for _ in range(4)]
+        start = threading.Barrier(len(connections))
+        threads = [threading.Thread(target=set_up, args=(connection, start)) for connection in connections]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert errors == []
+    assert journal_modes == ["wal"] * 40 * 4
 
 
 def test_timestamps_are_stored_in_utc_and_come_back_aware(database_url: str) -> None:

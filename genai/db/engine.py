@@ -8,7 +8,9 @@ runs on psycopg 3.
 
 from __future__ import annotations
 
+import sqlite3
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -89,23 +91,40 @@ def _sqlite_engine(url: URL) -> Engine:
     if database and database != ":memory:" and not database.startswith("file:"):
         Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url)
-    event.listen(engine, "connect", _sqlite_on_connect)
+    event.listen(engine, "connect", configure_sqlite_connection)
     event.listen(engine, "begin", _sqlite_on_begin)
     return engine
 
 
-def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
+def configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
+    """Set up a new pysqlite connection: real transactions, busy timeout, WAL, foreign keys (connect hook)."""
     # Without this pysqlite opens transactions itself, late and never around DDL.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     try:
         cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA journal_mode = WAL")
+        _enable_wal(cursor)
         cursor.execute("PRAGMA foreign_keys = ON")
         # WAL with NORMAL sync is durable against process crashes, which is what the pipeline needs.
         cursor.execute("PRAGMA synchronous = NORMAL")
     finally:
         cursor.close()
+
+
+def _enable_wal(cursor: Any) -> None:
+    # Switching a new file to WAL needs an exclusive lock, and SQLite answers "database is locked" at once,
+    # without its busy handler, when another connection is doing the same; so wait here instead.
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    pause = 0.005
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() + pause > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.2)
 
 
 def _sqlite_on_begin(connection: Connection) -> None:
