@@ -104,7 +104,7 @@ async def test_fault_429_retry_after_is_capped(fake_upstream: Factory) -> None:
     async with running(gateway([(unique("ucap"), [fake.url])], retry=retry)) as router:
         await router.complete(context("m"), chat_body("m"))
     first, second = fake.completions()
-    assert 0.3 <= second.at - first.at < 1.5  # 0.3 s, not the 30 s asked
+    assert 0.3 <= second.at - first.at < 5.0  # 0.3 s, not the 30 s asked
 
 
 async def test_fault_429_sends_the_retry_to_another_worker_at_once(fake_upstream: Factory) -> None:
@@ -135,7 +135,7 @@ async def test_fault_slow_worker_times_out_and_the_retry_goes_to_the_other(fake_
         ctx = context("m")
         answer = await router.complete(ctx, chat_body("m"))
     assert content(answer) == "hello from quick"
-    assert time.monotonic() - started < 2.0  # the 3 s answer was not waited for
+    assert time.monotonic() - started < 2.6  # the 3 s answer was not waited for
     assert ctx.attempts == 2
     assert sample("genai_gateway_errors_total", model="m", worker=slow.url, type="timeout") == 1
 
@@ -146,7 +146,7 @@ async def test_fault_hang_past_the_deadline_answers_504_on_time(fake_upstream: F
         started = time.monotonic()
         with pytest.raises(DeadlineExceeded):
             await router.complete(context("m", deadline=0.5), chat_body("m"))
-        assert 0.45 <= time.monotonic() - started < 1.5
+        assert 0.45 <= time.monotonic() - started < 3.0  # the hang never ends by itself
         with pytest.raises(DeadlineExceeded):
             await router.stream(context("m", stream=True, deadline=0.5), chat_body("m", stream=True))
         assert router.pools[next(iter(router.pools))].workers[0].in_flight == 0
@@ -162,7 +162,7 @@ async def test_fault_stream_hanging_mid_stream_ends_with_an_error_event_by_the_d
             await router.stream(context("m", stream=True, deadline=0.8), chat_body("m", stream=True))
         )
         elapsed = time.monotonic() - started
-    assert 0.75 <= elapsed < 2.0
+    assert 0.75 <= elapsed < 4.0  # the stall never ends by itself
     assert event_json(events[1])["choices"][0]["delta"]["content"] == "a-0 "
     assert event_json(events[-2])["error"]["code"] == "gateway_timeout"
     assert events[-1] == b"data: [DONE]\n\n"
@@ -178,7 +178,7 @@ async def test_fault_stream_stalling_past_the_upstream_timeout_ends_with_an_erro
         events = await collect(
             await router.stream(context("m", stream=True, deadline=30), chat_body("m", stream=True))
         )
-        assert 0.25 <= time.monotonic() - started < 1.5
+        assert 0.25 <= time.monotonic() - started < 5.0  # far below the 30 s deadline
         assert router.pools[name].workers[0].in_flight == 0
     assert event_json(events[-2])["error"]["code"] == "bad_gateway"
     assert sample("genai_gateway_errors_total", model="m", worker=fake.url, type="timeout") == 1
@@ -194,7 +194,7 @@ async def test_fault_retries_stop_at_the_deadline(fake_upstream: Factory) -> Non
         with pytest.raises(GatewayError) as raised:
             await router.complete(context("m", deadline=0.6), chat_body("m"))
     assert raised.value.status in (502, 504)
-    assert time.monotonic() - started < 1.5  # not the ten attempts the settings allow
+    assert time.monotonic() - started < 3.0  # not the ten attempts (6 s) the settings allow
 
 
 # -- broken streams -------------------------------------------------------------------------------------
