@@ -198,7 +198,7 @@ def test_embedding_request() -> None:
     assert named == "input"
 
 
-def test_responses_and_chunks_parse_upstream_bodies() -> None:
+def test_chat_completion_from_upstream_keeps_vendor_extras() -> None:
     completion = ChatCompletion.model_validate(
         {
             "id": "c",
@@ -229,6 +229,9 @@ def test_responses_and_chunks_parse_upstream_bodies() -> None:
         }
     )
     assert completion.choices[0].message.model_extra == {"reasoning_content": "thinking"}
+
+
+def test_usage_only_stream_chunk_parses() -> None:
     chunk = ChatCompletionChunk.model_validate(
         {
             "id": "c",
@@ -240,6 +243,9 @@ def test_responses_and_chunks_parse_upstream_bodies() -> None:
         }
     )
     assert chunk.usage is not None and chunk.usage.total_tokens == 3
+
+
+def test_text_completion_embeddings_and_model_list_parse() -> None:
     text = Completion.model_validate(
         {
             "id": "c",
