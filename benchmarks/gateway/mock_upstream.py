@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import signal
 from dataclasses import dataclass
 
 import orjson
+from serve_forever import serve_until_signalled
 
 MODEL = "bench-upstream"
 CREATED = 1_700_000_000
@@ -183,12 +183,7 @@ async def serve(host: str, port: int, chunks: int, interval_ms: float) -> None:
     server = await loop.create_server(
         lambda: MockProtocol(answers, interval_ms / 1000.0), host, port, backlog=4096, reuse_address=True
     )
-    stop = asyncio.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    print(f"mock upstream listening on http://{host}:{port}", flush=True)
-    async with server:
-        await stop.wait()
+    await serve_until_signalled(server, f"mock upstream listening on http://{host}:{port}")
 
 
 def main() -> None:

@@ -14,7 +14,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import signal
+
+from serve_forever import serve_until_signalled
 
 
 async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -43,13 +44,7 @@ async def serve(port: int, upstream: str) -> None:
     host, _, upstream_port = upstream.rpartition(":")
     server = await asyncio.start_server(
         lambda r, w: _relay(host, int(upstream_port), r, w), "127.0.0.1", port, backlog=4096)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    print(f"relay listening on http://127.0.0.1:{port} -> {upstream}", flush=True)
-    async with server:
-        await stop.wait()
+    await serve_until_signalled(server, f"relay listening on http://127.0.0.1:{port} -> {upstream}")
 
 
 def main() -> None:
