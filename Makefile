@@ -56,6 +56,7 @@ test: $(STAMP) $(VLLM_STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy genai flows tasks registry gateway tests benchmarks
 
 bench-ingest: $(STAMP)

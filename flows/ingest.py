@@ -51,8 +51,9 @@ def _ingest(request: IngestRequest, settings: Settings, stores: IngestStores, ta
         checked = steps.check_documents(docs, settings, kb, run_id)
         steps.quarantine(checked.quarantined, stores)
         tally.documents_quarantined(len(checked.quarantined), checked.verdict)
-        plan = steps.plan(checked.accepted, [d.doc_id for d in docs], stores, kb, version,
-                          settings.ingest.keep_deleted)
+        plan = steps.plan(
+            checked.accepted, [d.doc_id for d in docs], stores, kb, version, settings.ingest.keep_deleted
+        )
         tally.planned(len(docs), plan)
     progress = Progress(ProgressArtifact(kb), len(plan.to_embed))
     replaced = {doc.doc_id for doc in plan.changed}

@@ -49,11 +49,17 @@ class GatewayApp(FastAPI):
     def openapi(self) -> dict[str, Any]:
         if self.openapi_schema is None:
             document = super().openapi()
-            add_component_schemas(document, [
-                (ChatCompletionRequest, "validation"), (CompletionRequest, "validation"),
-                (EmbeddingRequest, "validation"), (ChatCompletion, "serialization"),
-                (ChatCompletionChunk, "serialization"), (Completion, "serialization"),
-            ])
+            add_component_schemas(
+                document,
+                [
+                    (ChatCompletionRequest, "validation"),
+                    (CompletionRequest, "validation"),
+                    (EmbeddingRequest, "validation"),
+                    (ChatCompletion, "serialization"),
+                    (ChatCompletionChunk, "serialization"),
+                    (Completion, "serialization"),
+                ],
+            )
         assert self.openapi_schema is not None
         return self.openapi_schema
 
@@ -76,8 +82,9 @@ def create_app(
         from gateway.routing.router import Router
 
         router = Router.from_settings(settings.gateway)
-    state = GatewayState(settings.gateway, router, EmbeddingService(settings.embedding,
-                                                                    settings.gateway.embedding_models))
+    state = GatewayState(
+        settings.gateway, router, EmbeddingService(settings.embedding, settings.gateway.embedding_models)
+    )
     configure_logging(settings.gateway.log_level)
 
     @asynccontextmanager

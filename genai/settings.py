@@ -67,8 +67,15 @@ class IngestSettings(BaseModel):
     """What the ingestion flow reads and the bounds its document quality suite enforces."""
 
     include: list[str] = Field(
-        default_factory=lambda: ["**/*.md", "**/*.markdown", "**/*.txt", "**/*.html", "**/*.htm",
-                                 "**/*.pdf", "**/*.docx"]
+        default_factory=lambda: [
+            "**/*.md",
+            "**/*.markdown",
+            "**/*.txt",
+            "**/*.html",
+            "**/*.htm",
+            "**/*.pdf",
+            "**/*.docx",
+        ]
     )
     exclude: list[str] = Field(default_factory=lambda: ["**/.git/**", "**/.genai/**", "**/.venv*/**"])
     allowed_types: list[str] = Field(default_factory=lambda: ["markdown", "text", "html", "pdf", "docx"])
@@ -181,4 +188,3 @@ class Settings(BaseSettings):
 def get_settings() -> Settings:
     """The process-wide settings, read once. Tests and flows may build their own ``Settings`` instead."""
     return Settings()
-

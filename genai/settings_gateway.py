@@ -46,14 +46,16 @@ class UpstreamSettings(BaseModel):
     """One provider endpoint, or a pool of identical workers behind one protocol."""
 
     kind: Literal["openai", "anthropic"] = Field(
-        "openai", description="'openai': any OpenAI-compatible server (vLLM, OpenAI, Azure, Ollama, TGI, "
-        "SGLang...); 'anthropic': Anthropic's Messages API, translated both ways."
+        "openai",
+        description="'openai': any OpenAI-compatible server (vLLM, OpenAI, Azure, Ollama, TGI, "
+        "SGLang...); 'anthropic': Anthropic's Messages API, translated both ways.",
     )
     workers: list[str] = Field(default_factory=list, description="Base URLs, e.g. http://10.0.0.5:8000.")
     base_url: str | None = Field(None, description="Shorthand for a single worker (hosted vendors).")
     dns: str | None = Field(
-        None, description="host:port whose name resolves to several addresses (a Kubernetes headless "
-        "service); re-resolved every discovery_interval seconds."
+        None,
+        description="host:port whose name resolves to several addresses (a Kubernetes headless "
+        "service); re-resolved every discovery_interval seconds.",
     )
     scheme: Literal["http", "https"] = "http"
     api_key: SecretStr | None = None

@@ -32,18 +32,32 @@ def check_documents(
     return stages.check_documents(docs, settings, kb, run_id)
 
 
-@task(name="quarantine", cache_policy=NO_CACHE,
-      retries=len(RETRY_DELAYS), retry_delay_seconds=RETRY_DELAYS, retry_condition_fn=is_transient_failure)
+@task(
+    name="quarantine",
+    cache_policy=NO_CACHE,
+    retries=len(RETRY_DELAYS),
+    retry_delay_seconds=RETRY_DELAYS,
+    retry_condition_fn=is_transient_failure,
+)
 def quarantine(records: list[QuarantineRecord], stores: IngestStores) -> int:
     """Store quarantined documents with their reasons."""
     stores.quarantine.add(records)
     return len(records)
 
 
-@task(name="plan-changes", cache_policy=NO_CACHE,
-      retries=len(RETRY_DELAYS), retry_delay_seconds=RETRY_DELAYS, retry_condition_fn=is_transient_failure)
+@task(
+    name="plan-changes",
+    cache_policy=NO_CACHE,
+    retries=len(RETRY_DELAYS),
+    retry_delay_seconds=RETRY_DELAYS,
+    retry_condition_fn=is_transient_failure,
+)
 def plan(
-    accepted: list[ParsedDocument], present_ids: list[str], stores: IngestStores, kb: str, version: str,
+    accepted: list[ParsedDocument],
+    present_ids: list[str],
+    stores: IngestStores,
+    kb: str,
+    version: str,
     keep_deleted: bool,
 ) -> IngestPlan:
     """Compare content hashes with the document store: new, changed, unchanged, deleted."""
@@ -64,25 +78,44 @@ def embed_chunks(chunks: Sequence[Chunk], settings: Settings) -> np.ndarray:
     return stages.embed_chunks(chunks, settings)
 
 
-@task(name="write-chunks", cache_policy=NO_CACHE,
-      retries=len(RETRY_DELAYS), retry_delay_seconds=RETRY_DELAYS, retry_condition_fn=is_transient_failure)
+@task(
+    name="write-chunks",
+    cache_policy=NO_CACHE,
+    retries=len(RETRY_DELAYS),
+    retry_delay_seconds=RETRY_DELAYS,
+    retry_condition_fn=is_transient_failure,
+)
 def write_window(
-    window: stages.ChunkedWindow, vectors: np.ndarray, stores: IngestStores, kb: str, version: str,
+    window: stages.ChunkedWindow,
+    vectors: np.ndarray,
+    stores: IngestStores,
+    kb: str,
+    version: str,
     replaced: set[str],
 ) -> int:
     """Upsert a window's vectors and chunks, document records last."""
     return stages.write_window(window, vectors, stores, kb, version, replaced)
 
 
-@task(name="delete-documents", cache_policy=NO_CACHE,
-      retries=len(RETRY_DELAYS), retry_delay_seconds=RETRY_DELAYS, retry_condition_fn=is_transient_failure)
+@task(
+    name="delete-documents",
+    cache_policy=NO_CACHE,
+    retries=len(RETRY_DELAYS),
+    retry_delay_seconds=RETRY_DELAYS,
+    retry_condition_fn=is_transient_failure,
+)
 def delete_documents(doc_ids: list[str], stores: IngestStores, kb: str) -> int:
     """Remove documents gone from the source."""
     return stages.delete_documents(doc_ids, stores, kb)
 
 
-@task(name="verify-consistency", cache_policy=NO_CACHE,
-      retries=len(RETRY_DELAYS), retry_delay_seconds=RETRY_DELAYS, retry_condition_fn=is_transient_failure)
+@task(
+    name="verify-consistency",
+    cache_policy=NO_CACHE,
+    retries=len(RETRY_DELAYS),
+    retry_delay_seconds=RETRY_DELAYS,
+    retry_condition_fn=is_transient_failure,
+)
 def verify_consistency(stores: IngestStores, kb: str) -> int:
     """Remove vectors that no complete document owns (left by a crashed run); returns how many."""
     return stages.remove_stray_vectors(stores, kb)

@@ -26,11 +26,13 @@ def artifact_key(*parts: str) -> str:
 def publish_summary(summary: IngestSummary) -> None:
     """The run's counts as a markdown report and a table, keyed by knowledge base so the UI keeps history."""
     create_markdown_artifact(
-        summary.to_markdown(), key=artifact_key("ingest", summary.kb, "summary"),
+        summary.to_markdown(),
+        key=artifact_key("ingest", summary.kb, "summary"),
         description=f"Ingestion summary for knowledge base {summary.kb}",
     )
     create_table_artifact(
-        summary.count_rows(), key=artifact_key("ingest", summary.kb, "counts"),
+        summary.count_rows(),
+        key=artifact_key("ingest", summary.kb, "counts"),
         description=f"Ingestion counts and stage seconds for knowledge base {summary.kb}",
     )
 
@@ -40,7 +42,8 @@ class ProgressArtifact:
 
     def __init__(self, kb: str) -> None:
         artifact_id = create_progress_artifact(
-            0.0, key=artifact_key("ingest", kb, "progress"),
+            0.0,
+            key=artifact_key("ingest", kb, "progress"),
             description=f"Documents embedded and written into knowledge base {kb}",
         )
 

@@ -18,7 +18,7 @@ PROSE = (
     "Retrieval quality depends on how documents are cut. A chunk that is too long is truncated by the "
     "embedding model, e.g. the tail of a 400-token passage is simply never seen. Dr. Smith's team measured "
     "this in 2023! Chunks that are too short lose context, so answers cite fragments. Does overlap help? "
-    "Usually it does, at the cost of about 15% more vectors. \"Measure before tuning,\" as Prof. Lee says. "
+    'Usually it does, at the cost of about 15% more vectors. "Measure before tuning," as Prof. Lee says. '
     "Version 3.14 of the pipeline fixed a bug where U.S. dates were parsed as days."
 )
 UNICODE = (
@@ -47,9 +47,29 @@ def generated_markdown(seed: int, sections: int = 12) -> str:
     """A markdown-like document mixing prose, lists, code, URLs, numbers and non-Latin scripts."""
     rng = random.Random(seed)
     words = [
-        "pipeline", "embedding", "vector", "chunk", "tokenizer", "retrieval", "Qdrant", "Prefect", "gateway",
-        "latency", "throughput", "42", "3.5%", "v1.2.3", "https://example.com/a/b?c=d", "snake_case_name",
-        "CamelCase", "O'Neil", "state-of-the-art", "naïve", "東京", "Zürich", "🚀",
+        "pipeline",
+        "embedding",
+        "vector",
+        "chunk",
+        "tokenizer",
+        "retrieval",
+        "Qdrant",
+        "Prefect",
+        "gateway",
+        "latency",
+        "throughput",
+        "42",
+        "3.5%",
+        "v1.2.3",
+        "https://example.com/a/b?c=d",
+        "snake_case_name",
+        "CamelCase",
+        "O'Neil",
+        "state-of-the-art",
+        "naïve",
+        "東京",
+        "Zürich",
+        "🚀",
     ]
     blocks: list[str] = []
     for s in range(sections):
@@ -294,7 +314,11 @@ def test_cjk_sentences_split_without_spaces() -> None:
     bang = "\uff01"  # full-width exclamation mark
     text = f"日本語の文章です。中文句子{bang}最後の文. 한국어 문장도 있습니다. Done"
     assert [text[a:b] for a, b in _sentences(text, (0, len(text)))] == [
-        "日本語の文章です。", f"中文句子{bang}", "最後の文.", "한국어 문장도 있습니다.", "Done"
+        "日本語の文章です。",
+        f"中文句子{bang}",
+        "最後の文.",
+        "한국어 문장도 있습니다.",
+        "Done",
     ]
 
 

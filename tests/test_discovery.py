@@ -35,8 +35,13 @@ def _hosts(path: Path, *lines: str) -> None:
 
 async def test_hosts_file_resolver_lists_every_address_of_a_name(tmp_path: Path) -> None:
     hosts = tmp_path / "hosts"
-    _hosts(hosts, "10.0.0.2 vllm.genai.svc other", "10.0.0.1 vllm.genai.svc", "10.0.0.9 unrelated",
-           "10.0.0.3 x vllm.genai.svc  # alias")
+    _hosts(
+        hosts,
+        "10.0.0.2 vllm.genai.svc other",
+        "10.0.0.1 vllm.genai.svc",
+        "10.0.0.9 unrelated",
+        "10.0.0.3 x vllm.genai.svc  # alias",
+    )
     resolve = hosts_file_resolver(hosts)
     assert await resolve("vllm.genai.svc", 8000) == ["10.0.0.1", "10.0.0.2", "10.0.0.3"]
     with pytest.raises(OSError):
@@ -113,4 +118,6 @@ async def test_router_resolves_at_start_and_re_resolves_periodically(tmp_path: P
             assert time.monotonic() < deadline
             await asyncio.sleep(0.02)
         assert [w["url"] for w in router.status()["upstreams"]["pool"]["workers"]] == [
-            "http://10.0.0.1:8000", "http://10.0.0.2:8000"]
+            "http://10.0.0.1:8000",
+            "http://10.0.0.2:8000",
+        ]

@@ -63,15 +63,18 @@ def test_native_dimensions_are_accepted(gateway_client: openai.OpenAI, packaged_
     assert len(answer.data[0].embedding) == packaged_encoder.dim
 
 
-@pytest.mark.parametrize(("fields", "param", "words"), [
-    ({"dimensions": 64}, "dimensions", "not supported"),
-    ({"input": [1, 2, 3]}, "input", "token ids"),
-    ({"input": [[1, 2], [3]]}, "input", "token ids"),
-    ({"input": []}, "input", "empty"),
-    ({"input": ["x"] * 2049}, "input", "at most 2048"),
-    ({"input": None}, "input", "valid string"),
-    ({"encoding_format": "int8"}, "encoding_format", "float"),
-])
+@pytest.mark.parametrize(
+    ("fields", "param", "words"),
+    [
+        ({"dimensions": 64}, "dimensions", "not supported"),
+        ({"input": [1, 2, 3]}, "input", "token ids"),
+        ({"input": [[1, 2], [3]]}, "input", "token ids"),
+        ({"input": []}, "input", "empty"),
+        ({"input": ["x"] * 2049}, "input", "at most 2048"),
+        ({"input": None}, "input", "valid string"),
+        ({"encoding_format": "int8"}, "encoding_format", "float"),
+    ],
+)
 def test_invalid_embedding_requests(
     gateway_http: httpx.Client, fields: dict[str, object], param: str, words: str
 ) -> None:

@@ -33,19 +33,25 @@ def _routes(upstream_url: str, echo_url: str) -> dict[str, Any]:
         "embedding_models": [],  # this gateway embeds nothing itself: every name is routed
         "retry": {"attempts": 2, "base_delay": 0.01, "max_delay": 0.05},
         "upstreams": {
-            "embedder": {"kind": "openai", "workers": [upstream_url], "vllm_metrics": False,
-                         "health_path": "/healthz"},
+            "embedder": {
+                "kind": "openai",
+                "workers": [upstream_url],
+                "vllm_metrics": False,
+                "health_path": "/healthz",
+            },
             "dead": {"kind": "openai", "workers": [dead], "vllm_metrics": False},
             "claude": {"kind": "anthropic", "base_url": "http://127.0.0.1:9", "vllm_metrics": False},
             "echo": {"kind": "openai", "workers": [echo_url], "vllm_metrics": False},
         },
         "models": {
             "team-embed": {"targets": [{"upstream": "embedder", "model": LOCAL_MODEL}]},
-            "embed-with-fallback": {"targets": [
-                {"upstream": "claude", "model": "claude-x"},
-                {"upstream": "dead", "model": LOCAL_MODEL},
-                {"upstream": "embedder", "model": LOCAL_MODEL},
-            ]},
+            "embed-with-fallback": {
+                "targets": [
+                    {"upstream": "claude", "model": "claude-x"},
+                    {"upstream": "dead", "model": LOCAL_MODEL},
+                    {"upstream": "embedder", "model": LOCAL_MODEL},
+                ]
+            },
             "chat-only": {"targets": [{"upstream": "claude", "model": "claude-x"}]},
             CHAT_MODEL: {"targets": [{"upstream": "echo", "model": "echo-model"}]},
         },
@@ -85,16 +91,22 @@ def test_the_clients_options_are_forwarded(routing_gateway: ServerThread, packag
     expected = packaged_encoder.encode(TEXTS[:1])[0]
     np.testing.assert_allclose(answer["data"][0]["embedding"], expected, atol=1e-6)
     # The upstream's own 400 (it cannot shorten vectors) reaches the client as a 400 naming the problem.
-    bad = httpx.post(f"{routing_gateway.url}/v1/embeddings", timeout=60,
-                     json={"model": "team-embed", "input": "x", "dimensions": 8})
+    bad = httpx.post(
+        f"{routing_gateway.url}/v1/embeddings",
+        timeout=60,
+        json={"model": "team-embed", "input": "x", "dimensions": 8},
+    )
     assert bad.status_code == 400 and "dimensions" in bad.json()["error"]["message"]
 
 
 def test_anthropic_is_skipped_and_a_dead_worker_falls_back(
     routing_gateway: ServerThread, packaged_encoder: Encoder
 ) -> None:
-    response = httpx.post(f"{routing_gateway.url}/v1/embeddings", timeout=60,
-                          json={"model": "embed-with-fallback", "input": TEXTS})
+    response = httpx.post(
+        f"{routing_gateway.url}/v1/embeddings",
+        timeout=60,
+        json={"model": "embed-with-fallback", "input": TEXTS},
+    )
     assert response.status_code == 200, response.text
     vectors = np.array([item["embedding"] for item in response.json()["data"]], dtype=np.float32)
     np.testing.assert_array_equal(vectors, packaged_encoder.encode(TEXTS))
@@ -111,7 +123,8 @@ def test_a_model_without_an_embeddings_api_is_a_400(client: openai.OpenAI) -> No
 def test_an_upstream_without_the_endpoint_is_a_502(routing_gateway: ServerThread) -> None:
     # The echo upstream speaks chat and completions only: its 404 for /v1/embeddings is the upstream's
     # refusal, so the gateway answers 502 and says what the upstream did.
-    response = httpx.post(f"{routing_gateway.url}/v1/embeddings", timeout=60,
-                          json={"model": CHAT_MODEL, "input": "x"})
+    response = httpx.post(
+        f"{routing_gateway.url}/v1/embeddings", timeout=60, json={"model": CHAT_MODEL, "input": "x"}
+    )
     assert response.status_code == 502
     assert "HTTP 404" in response.json()["error"]["message"]

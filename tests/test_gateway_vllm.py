@@ -32,11 +32,13 @@ PROMPT: Any = [{"role": "user", "content": "Tell me a story about the sea."}]
 def vllm_gateway(vllm_worker: WorkerProcess, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The gateway's base URL, routing ``tiny-chat`` to the vLLM worker's ``tiny``."""
     vllm_worker.ensure_ready()
-    gateway = GatewaySettings.model_validate({
-        "upstreams": {"vllm": {"workers": [vllm_worker.url], "timeout": 120}},
-        "models": {MODEL: {"targets": [{"upstream": "vllm", "model": vllm_worker.served_model_name}]}},
-        "deadline_seconds": 120,
-    })
+    gateway = GatewaySettings.model_validate(
+        {
+            "upstreams": {"vllm": {"workers": [vllm_worker.url], "timeout": 120}},
+            "models": {MODEL: {"targets": [{"upstream": "vllm", "model": vllm_worker.served_model_name}]}},
+            "deadline_seconds": 120,
+        }
+    )
     settings = Settings(home=Path(tmp_path_factory.mktemp("gateway-vllm")), gateway=gateway)
     with ServerThread(create_app(settings)) as server:
         yield server.url
@@ -74,7 +76,8 @@ def test_usage_and_text_equal_vllm(via_gateway: openai.OpenAI, direct: openai.Op
 def test_greedy_is_deterministic(via_gateway: openai.OpenAI) -> None:
     answers = {
         via_gateway.chat.completions.create(model=MODEL, messages=PROMPT, max_tokens=16, temperature=0)
-        .choices[0].message.content
+        .choices[0]
+        .message.content
         for _ in range(3)
     }
     assert len(answers) == 1
@@ -95,10 +98,12 @@ def test_stop_sequence(via_gateway: openai.OpenAI, direct: openai.OpenAI, tiny: 
     text = free.choices[0].text
     assert len(text) > 8, "the tiny model wrote too little to pick a stop sequence from"
     stop = text[len(text) // 2 : len(text) // 2 + 3]
-    mine = via_gateway.completions.create(model=MODEL, prompt="The sea is", max_tokens=24, temperature=0,
-                                          stop=[stop])
-    theirs = direct.completions.create(model=tiny, prompt="The sea is", max_tokens=24, temperature=0,
-                                       stop=[stop])
+    mine = via_gateway.completions.create(
+        model=MODEL, prompt="The sea is", max_tokens=24, temperature=0, stop=[stop]
+    )
+    theirs = direct.completions.create(
+        model=tiny, prompt="The sea is", max_tokens=24, temperature=0, stop=[stop]
+    )
     assert mine.choices[0].text == theirs.choices[0].text == text[: text.index(stop)]
     assert mine.choices[0].finish_reason == "stop"
     assert mine.usage is not None and theirs.usage is not None
@@ -106,8 +111,9 @@ def test_stop_sequence(via_gateway: openai.OpenAI, direct: openai.OpenAI, tiny: 
 
 
 def test_max_tokens_finishes_with_length(via_gateway: openai.OpenAI) -> None:
-    answer = via_gateway.chat.completions.create(model=MODEL, messages=PROMPT, max_tokens=3, temperature=0,
-                                                 extra_body={"ignore_eos": True})
+    answer = via_gateway.chat.completions.create(
+        model=MODEL, messages=PROMPT, max_tokens=3, temperature=0, extra_body={"ignore_eos": True}
+    )
     assert answer.choices[0].finish_reason == "length"
     assert answer.usage is not None and answer.usage.completion_tokens == 3
 
@@ -115,15 +121,20 @@ def test_max_tokens_finishes_with_length(via_gateway: openai.OpenAI) -> None:
 def test_stream_matches_non_stream(via_gateway: openai.OpenAI, direct: openai.OpenAI, tiny: str) -> None:
     options: dict[str, Any] = {"messages": PROMPT, "max_tokens": 20, "temperature": 0}
     whole = direct.chat.completions.create(model=tiny, **options)
-    chunks = list(via_gateway.chat.completions.create(
-        model=MODEL, stream=True, stream_options={"include_usage": True}, **options))
+    chunks = list(
+        via_gateway.chat.completions.create(
+            model=MODEL, stream=True, stream_options={"include_usage": True}, **options
+        )
+    )
     text = "".join(chunk.choices[0].delta.content or "" for chunk in chunks if chunk.choices)
     assert text == whole.choices[0].message.content
     assert all(chunk.model == MODEL for chunk in chunks)
     usage = chunks[-1].usage
     assert usage is not None and whole.usage is not None
-    assert (usage.prompt_tokens, usage.completion_tokens) == (whole.usage.prompt_tokens,
-                                                              whole.usage.completion_tokens)
+    assert (usage.prompt_tokens, usage.completion_tokens) == (
+        whole.usage.prompt_tokens,
+        whole.usage.completion_tokens,
+    )
     # Without include_usage no chunk carries usage, though the gateway metered it.
     plain = list(via_gateway.chat.completions.create(model=MODEL, stream=True, **options))
     assert all(chunk.usage is None for chunk in plain)
@@ -131,8 +142,10 @@ def test_stream_matches_non_stream(via_gateway: openai.OpenAI, direct: openai.Op
 
 def test_raw_stream_ends_with_done(vllm_gateway: str) -> None:
     body = {"model": MODEL, "prompt": "Once", "max_tokens": 8, "temperature": 0, "stream": True}
-    with httpx.Client(base_url=vllm_gateway, timeout=120) as http, \
-            http.stream("POST", "/v1/completions", json=body) as response:
+    with (
+        httpx.Client(base_url=vllm_gateway, timeout=120) as http,
+        http.stream("POST", "/v1/completions", json=body) as response,
+    ):
         assert response.status_code == 200
         events = [line for line in response.iter_lines() if line]
     assert events[-1] == "data: [DONE]"
@@ -144,10 +157,12 @@ def test_vllm_extra_parameters_pass_through(
 ) -> None:
     """vLLM's own sampling fields (top_k, min_tokens) reach it through the gateway."""
     extra = {"top_k": 1, "min_tokens": 6, "ignore_eos": True}
-    mine = via_gateway.chat.completions.create(model=MODEL, messages=PROMPT, max_tokens=6, temperature=1.0,
-                                               extra_body=extra)
-    theirs = direct.chat.completions.create(model=tiny, messages=PROMPT, max_tokens=6, temperature=1.0,
-                                            extra_body=extra)
+    mine = via_gateway.chat.completions.create(
+        model=MODEL, messages=PROMPT, max_tokens=6, temperature=1.0, extra_body=extra
+    )
+    theirs = direct.chat.completions.create(
+        model=tiny, messages=PROMPT, max_tokens=6, temperature=1.0, extra_body=extra
+    )
     # top_k=1 makes sampling greedy whatever the temperature: both answers are the greedy one.
     assert mine.choices[0].message.content == theirs.choices[0].message.content
     assert mine.usage is not None and mine.usage.completion_tokens == 6

@@ -14,7 +14,6 @@ from genai.stores.runs import RunStore
 WHEN = datetime(2026, 11, 20, 9, 0, 0, tzinfo=UTC)
 
 
-
 def entry(doc_id: str, run_id: str = "run-1", kb: str = "kb1", minutes: int = 0) -> QuarantineRecord:
     return QuarantineRecord(
         kb=kb,

@@ -39,8 +39,12 @@ def _settings(pair: Pair) -> dict[str, Any]:
 
 
 def _body(max_tokens: int = 8) -> dict[str, Any]:
-    return {"model": "tiny-chat", "max_tokens": max_tokens, "temperature": 0,
-            "messages": [{"role": "user", "content": "Count to ten."}]}
+    return {
+        "model": "tiny-chat",
+        "max_tokens": max_tokens,
+        "temperature": 0,
+        "messages": [{"role": "user", "content": "Count to ten."}],
+    }
 
 
 async def _eventually(check: Callable[[], bool], timeout: float) -> None:
@@ -119,8 +123,9 @@ async def test_vllm_killing_a_worker_mid_run_fails_no_request_and_it_comes_back(
         async with running(_settings(vllm_worker_pair)) as router:
             victim = next(w for w in router.pools["vllm"].workers if w.url == second.url)
             # A fresh CPU worker is slow on batch shapes it has not run yet: warm both up first.
-            await asyncio.gather(*(router.complete(context("tiny-chat", deadline=120), _body(4))
-                                   for _ in range(6)))
+            await asyncio.gather(
+                *(router.complete(context("tiny-chat", deadline=120), _body(4)) for _ in range(6))
+            )
             run = await _run_and_kill(router, second)
             assert not run.failures, run.failures[:3]
             assert len(run.contexts) == 100

@@ -29,8 +29,13 @@ MESSAGES = [{"role": "system", "content": "Be brief."}, {"role": "user", "conten
 
 
 def _config(**overrides: Any) -> WorkerConfig:
-    values: dict[str, Any] = {"model": "/models/tiny", "port": 8123, "log_file": Path("/tmp/w.log"),
-                              "python": Path("/opt/vllm/bin/python"), "served_model_name": "tiny"}
+    values: dict[str, Any] = {
+        "model": "/models/tiny",
+        "port": 8123,
+        "log_file": Path("/tmp/w.log"),
+        "python": Path("/opt/vllm/bin/python"),
+        "served_model_name": "tiny",
+    }
     return WorkerConfig(**(values | overrides))
 
 
@@ -39,8 +44,14 @@ def test_cpu_command_and_environment() -> None:
     command = vllm_command(config)
     assert command[:3] == ["/opt/vllm/bin/python", "-m", "vllm.entrypoints.openai.api_server"]
     joined = " ".join(command)
-    for expected in ("--model /models/tiny", "--port 8123", "--served-model-name tiny", "--dtype float32",
-                     "--max-model-len 512", "--enforce-eager"):
+    for expected in (
+        "--model /models/tiny",
+        "--port 8123",
+        "--served-model-name tiny",
+        "--dtype float32",
+        "--max-model-len 512",
+        "--enforce-eager",
+    ):
         assert expected in joined
     assert command[-2:] == ["--seed", "3"]
     assert "--gpu-memory-utilization" not in command
@@ -97,8 +108,13 @@ def test_gpu_manifest_is_a_headless_gpu_deployment() -> None:
     vllm = pod["containers"][0]
     assert vllm["image"].startswith("vllm/vllm-openai:v") and not vllm["image"].endswith("latest")
     flags = {arg.split("=")[0] for arg in vllm["args"]}
-    assert {"--model", "--served-model-name", "--tensor-parallel-size", "--gpu-memory-utilization",
-            "--max-model-len"} <= flags
+    assert {
+        "--model",
+        "--served-model-name",
+        "--tensor-parallel-size",
+        "--gpu-memory-utilization",
+        "--max-model-len",
+    } <= flags
     assert vllm["resources"]["limits"]["nvidia.com/gpu"] == 1
     assert vllm["readinessProbe"]["httpGet"]["path"] == "/health"
     assert any(volume.get("emptyDir", {}).get("medium") == "Memory" for volume in pod["volumes"])
@@ -122,7 +138,7 @@ def _greedy_with_transformers(model_dir: Path, input_ids: list[int], new_tokens:
     model = AutoModelForCausalLM.from_pretrained(model_dir).eval()
     with torch.no_grad():
         output = model.generate(torch.tensor([input_ids]), max_new_tokens=new_tokens, do_sample=False)
-    return [int(token) for token in output[0, len(input_ids):]]
+    return [int(token) for token in output[0, len(input_ids) :]]
 
 
 def test_models_endpoint_lists_the_served_name(vllm_worker: WorkerProcess) -> None:
@@ -160,14 +176,18 @@ def test_greedy_chat_equals_transformers_generate(vllm_worker: WorkerProcess, ti
 
 
 def test_completion_and_chat_shapes_and_usage(vllm_worker: WorkerProcess) -> None:
-    completion = _post(vllm_worker, "/v1/completions",
-                       {"prompt": ["one", "two words"], "max_tokens": 5, "ignore_eos": True})
+    completion = _post(
+        vllm_worker, "/v1/completions", {"prompt": ["one", "two words"], "max_tokens": 5, "ignore_eos": True}
+    )
     assert completion["object"] == "text_completion"
     assert [choice["index"] for choice in completion["choices"]] == [0, 1]
     assert completion["usage"]["completion_tokens"] == 10
 
-    chat = _post(vllm_worker, "/v1/chat/completions",
-                 {"messages": MESSAGES, "max_tokens": 7, "temperature": 0, "ignore_eos": True})
+    chat = _post(
+        vllm_worker,
+        "/v1/chat/completions",
+        {"messages": MESSAGES, "max_tokens": 7, "temperature": 0, "ignore_eos": True},
+    )
     assert chat["object"] == "chat.completion"
     message = chat["choices"][0]["message"]
     assert message["role"] == "assistant" and isinstance(message["content"], str)
@@ -179,8 +199,9 @@ def test_completion_and_chat_shapes_and_usage(vllm_worker: WorkerProcess) -> Non
 
 def _stream_events(worker: WorkerProcess, body: dict[str, Any]) -> list[Any]:
     events: list[Any] = []
-    with httpx.stream("POST", f"{worker.url}/v1/chat/completions", json={"model": "tiny", **body},
-                      timeout=60) as response:
+    with httpx.stream(
+        "POST", f"{worker.url}/v1/chat/completions", json={"model": "tiny", **body}, timeout=60
+    ) as response:
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/event-stream")
         for line in response.iter_lines():
@@ -201,8 +222,9 @@ def test_streaming_chat_matches_the_non_streamed_answer(vllm_worker: WorkerProce
     assert chunks[0]["choices"][0]["delta"]["role"] == "assistant"
     text = "".join(choice["delta"].get("content") or "" for chunk in chunks for choice in chunk["choices"])
     assert text == whole
-    finishes = [choice["finish_reason"] for chunk in chunks for choice in chunk["choices"]
-                if choice["finish_reason"]]
+    finishes = [
+        choice["finish_reason"] for chunk in chunks for choice in chunk["choices"] if choice["finish_reason"]
+    ]
     assert finishes == ["length"]
     assert chunks[-1]["choices"] == [] and chunks[-1]["usage"]["completion_tokens"] == 8
 
@@ -235,8 +257,9 @@ def test_kill_makes_the_worker_unreachable_and_restart_brings_it_back(vllm_worke
             httpx.get(f"{vllm_worker.url}/health", timeout=2)
         vllm_worker.restart()
         assert vllm_worker.pid != first_pid
-        answer = _post(vllm_worker, "/v1/completions",
-                       {"prompt": "back", "max_tokens": 3, "ignore_eos": True})
+        answer = _post(
+            vllm_worker, "/v1/completions", {"prompt": "back", "max_tokens": 3, "ignore_eos": True}
+        )
         assert answer["usage"]["completion_tokens"] == 3
     finally:
         vllm_worker.ensure_ready()
@@ -252,4 +275,3 @@ def test_a_pair_of_workers_serves_the_same_model(
         answers = list(pool.map(lambda worker: _post(worker, "/v1/completions", body), vllm_worker_pair))
     ids = [answer["choices"][0]["token_ids"] for answer in answers]
     assert ids[0] == ids[1], "both workers serve the same weights, so greedy answers agree"
-

@@ -57,8 +57,11 @@ def build_corpus(tokenizer_file: Path, n: int, tokens: int, seed: int = 0) -> li
     targets = [rng.randint(int(tokens * 0.9), tokens) for _ in range(n)]
     chunks = []
     for draft, encoding, target in zip(drafts, tokenizer.encode_batch(drafts), targets, strict=True):
-        content = [offsets for offsets, special in zip(encoding.offsets, encoding.special_tokens_mask,
-                                                       strict=True) if not special]
+        content = [
+            offsets
+            for offsets, special in zip(encoding.offsets, encoding.special_tokens_mask, strict=True)
+            if not special
+        ]
         keep = max(1, target - tokenizer.num_special_tokens_to_add(is_pair=False))
         chunks.append(draft[: content[min(keep, len(content)) - 1][1]])
     return chunks
@@ -123,11 +126,19 @@ class Report:
 
     def add(self, name: str, items: int, seconds: list[float], **extra: Any) -> dict[str, Any]:
         median = statistics.median(seconds)
-        row = {"name": name, "items": items, "seconds": seconds, "median_s": median,
-               "chunks_per_s": items / median, **extra}
+        row = {
+            "name": name,
+            "items": items,
+            "seconds": seconds,
+            "median_s": median,
+            "chunks_per_s": items / median,
+            **extra,
+        }
         self.rows.append(row)
-        print(f"{name:<58} {items / median:>10,.0f} chunks/s  (median of {len(seconds)}: {median:.3f} s)",
-              flush=True)
+        print(
+            f"{name:<58} {items / median:>10,.0f} chunks/s  (median of {len(seconds)}: {median:.3f} s)",
+            flush=True,
+        )
         self.save()
         return row
 
@@ -161,8 +172,10 @@ def bench_forward(report: Report, clock: Clock, encoder: Encoder, texts: list[st
     model = encoder.model
     fast = encoder._tokenizer
     assert fast is not None, "the benchmark needs a model with a fast tokenizer"
-    on_device = [{k: v.to(encoder.device) for k, v in encoder._tensors(fast.arrays(batch)).items()}
-                 for batch in sorted_batches(texts, batch_size)]
+    on_device = [
+        {k: v.to(encoder.device) for k, v in encoder._tensors(fast.arrays(batch)).items()}
+        for batch in sorted_batches(texts, batch_size)
+    ]
 
     def run() -> None:
         with torch.inference_mode():
@@ -172,8 +185,9 @@ def bench_forward(report: Report, clock: Clock, encoder: Encoder, texts: list[st
     report.add(f"a. forward only, pre-tokenized, bs={batch_size}", len(texts), clock.time(run))
 
 
-def bench_tokenize(report: Report, clock: Clock, encoder: Encoder, texts: list[str], batch_size: int,
-                   with_hf: bool = True) -> None:
+def bench_tokenize(
+    report: Report, clock: Clock, encoder: Encoder, texts: list[str], batch_size: int, with_hf: bool = True
+) -> None:
     """(b) tokenization alone, the way sentence-transformers does it and the way the Encoder does it."""
     hf = encoder.model.tokenizer
     limit = encoder.max_seq_length
@@ -184,22 +198,32 @@ def bench_tokenize(report: Report, clock: Clock, encoder: Encoder, texts: list[s
 
     tok_clock = Clock("cpu", clock.repeat, 1)
     if with_hf:
-        report.add("b. HF tokenizer (as ST calls it), one call", len(texts),
-                   tok_clock.time(lambda: hf_call(texts)))
-        report.add(f"b. HF tokenizer, per batch of {batch_size}", len(texts),
-                   tok_clock.time(lambda: [hf_call(b) for b in batches]))
+        report.add(
+            "b. HF tokenizer (as ST calls it), one call", len(texts), tok_clock.time(lambda: hf_call(texts))
+        )
+        report.add(
+            f"b. HF tokenizer, per batch of {batch_size}",
+            len(texts),
+            tok_clock.time(lambda: [hf_call(b) for b in batches]),
+        )
     fast = encoder._tokenizer
     assert fast is not None, "the benchmark needs a model with a fast tokenizer"
     report.add("b. Encoder fast path, one call", len(texts), tok_clock.time(lambda: fast.arrays(texts)))
-    report.add(f"b. Encoder fast path, per batch of {batch_size}", len(texts),
-               tok_clock.time(lambda: [fast.arrays(b) for b in batches]))
+    report.add(
+        f"b. Encoder fast path, per batch of {batch_size}",
+        len(texts),
+        tok_clock.time(lambda: [fast.arrays(b) for b in batches]),
+    )
     # One core, no rayon: what one tokenizer process does; times the core count bounds the processes.
     previous = os.environ.get("TOKENIZERS_PARALLELISM")
     os.environ["TOKENIZERS_PARALLELISM"] = "false"
     try:
         few = batches[: max(1, 2048 // batch_size)]  # one core is slow: a slice is enough
-        report.add(f"b. Encoder fast path, per batch of {batch_size}, one core", sum(map(len, few)),
-                   tok_clock.time(lambda: [fast.arrays(b) for b in few]))
+        report.add(
+            f"b. Encoder fast path, per batch of {batch_size}, one core",
+            sum(map(len, few)),
+            tok_clock.time(lambda: [fast.arrays(b) for b in few]),
+        )
     finally:
         if previous is None:
             os.environ.pop("TOKENIZERS_PARALLELISM")
@@ -217,8 +241,16 @@ def bench_st(report: Report, clock: Clock, encoder: Encoder, texts: list[str], b
     report.add(f"c. SentenceTransformer.encode, bs={batch_size}", len(texts), clock.time(run))
 
 
-def bench_encoder(report: Report, clock: Clock, args: argparse.Namespace, texts: list[str], batch_size: int,
-                  workers: int, reference: np.ndarray, content_ids: list[list[int]]) -> None:
+def bench_encoder(
+    report: Report,
+    clock: Clock,
+    args: argparse.Namespace,
+    texts: list[str],
+    batch_size: int,
+    workers: int,
+    reference: np.ndarray,
+    content_ids: list[list[int]],
+) -> None:
     """(d, e) our Encoder, a fresh one per configuration; then its tokenizing pipeline alone."""
     encoder = Encoder(args.model_dir, args.device, args.dtype, batch_size, workers)
     label = f"bs={batch_size}, {workers} tokenizer threads"
@@ -244,8 +276,9 @@ def bench_encoder(report: Report, clock: Clock, args: argparse.Namespace, texts:
         encoder.close()
 
 
-def bench_interleaved(report: Report, clock: Clock, args: argparse.Namespace, texts: list[str],
-                      batch_size: int, workers: int) -> None:
+def bench_interleaved(
+    report: Report, clock: Clock, args: argparse.Namespace, texts: list[str], batch_size: int, workers: int
+) -> None:
     """(c, d) alternating, one pass each per round: on a shared, busy machine both see the same load."""
     encoder = Encoder(args.model_dir, args.device, args.dtype, batch_size, workers)
     model = encoder.model
@@ -258,8 +291,11 @@ def bench_interleaved(report: Report, clock: Clock, args: argparse.Namespace, te
     finally:
         encoder.close()
     report.add(f"c. SentenceTransformer.encode, bs={batch_size}, interleaved", len(texts), timings["st"])
-    report.add(f"d. Encoder.encode, bs={batch_size}, {workers} tokenizer threads, interleaved", len(texts),
-               timings["ours"])
+    report.add(
+        f"d. Encoder.encode, bs={batch_size}, {workers} tokenizer threads, interleaved",
+        len(texts),
+        timings["ours"],
+    )
 
 
 def _keep_last(into: list[np.ndarray], fn: Callable[[], np.ndarray]) -> None:
@@ -277,10 +313,18 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, nargs="+", default=[2], help="tokenizer threads to try")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--warmup", type=int, default=1, help="untimed full passes before each measurement")
-    parser.add_argument("--skip", nargs="*", default=[], choices=["forward", "tokenize", "hf", "st"],
-                        help="leave out: a, b, b's HF tokenizer rows, c")
-    parser.add_argument("--interleave", action="store_true",
-                        help="also time ST and the Encoder alternately (fair on a busy shared machine)")
+    parser.add_argument(
+        "--skip",
+        nargs="*",
+        default=[],
+        choices=["forward", "tokenize", "hf", "st"],
+        help="leave out: a, b, b's HF tokenizer rows, c",
+    )
+    parser.add_argument(
+        "--interleave",
+        action="store_true",
+        help="also time ST and the Encoder alternately (fair on a busy shared machine)",
+    )
     parser.add_argument("--out", type=Path, default=None, help="write the results as JSON here")
     return parser.parse_args(argv)
 
@@ -293,12 +337,19 @@ def describe(encoder: Encoder, texts: list[str]) -> dict[str, Any]:
 
     lengths = [len(e) for e in encoder._tokenizer._encode_batch(texts)] if encoder._tokenizer else []
     meta = {
-        "argv": sys.argv, "device": str(encoder.device), "dtype": str(encoder.dtype).replace("torch.", ""),
-        "n": len(texts), "mean_tokens": float(np.mean(lengths)) if lengths else None,
-        "max_seq_length": encoder.max_seq_length, "python": platform.python_version(),
-        "torch": torch.__version__, "sentence_transformers": sentence_transformers.__version__,
-        "transformers": transformers.__version__, "tokenizers": tokenizers.__version__,
-        "cpu_threads": torch.get_num_threads(), "machine": platform.machine(),
+        "argv": sys.argv,
+        "device": str(encoder.device),
+        "dtype": str(encoder.dtype).replace("torch.", ""),
+        "n": len(texts),
+        "mean_tokens": float(np.mean(lengths)) if lengths else None,
+        "max_seq_length": encoder.max_seq_length,
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "sentence_transformers": sentence_transformers.__version__,
+        "transformers": transformers.__version__,
+        "tokenizers": tokenizers.__version__,
+        "cpu_threads": torch.get_num_threads(),
+        "machine": platform.machine(),
     }
     if encoder.device.type == "cuda":
         meta["gpu"] = torch.cuda.get_device_name(encoder.device)
@@ -323,16 +374,45 @@ def main(argv: Sequence[str] | None = None) -> int:
         if "forward" not in args.skip:
             _guarded(report, f"a. forward bs={batch_size}", bench_forward, *common)
         for workers in args.workers:
-            _guarded(report, f"d. Encoder bs={batch_size} workers={workers}", bench_encoder,
-                     report, clock, args, texts, batch_size, workers, reference, content_ids)
+            _guarded(
+                report,
+                f"d. Encoder bs={batch_size} workers={workers}",
+                bench_encoder,
+                report,
+                clock,
+                args,
+                texts,
+                batch_size,
+                workers,
+                reference,
+                content_ids,
+            )
         if "st" not in args.skip:
             _guarded(report, f"c. SentenceTransformer.encode, bs={batch_size}", bench_st, *common)
         if args.interleave:
-            _guarded(report, f"c/d interleaved bs={batch_size}", bench_interleaved,
-                     report, clock, args, texts, batch_size, args.workers[0])
+            _guarded(
+                report,
+                f"c/d interleaved bs={batch_size}",
+                bench_interleaved,
+                report,
+                clock,
+                args,
+                texts,
+                batch_size,
+                args.workers[0],
+            )
     if "tokenize" not in args.skip:
-        _guarded(report, "b. tokenize", bench_tokenize, report, clock, base, texts, args.batch_size[0],
-                 "hf" not in args.skip)
+        _guarded(
+            report,
+            "b. tokenize",
+            bench_tokenize,
+            report,
+            clock,
+            base,
+            texts,
+            args.batch_size[0],
+            "hf" not in args.skip,
+        )
     base.close()
     report.table()
     return 0

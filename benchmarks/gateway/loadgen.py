@@ -92,8 +92,13 @@ def percentiles(values: Sequence[float]) -> dict[str, float]:
     def rank(q: float) -> float:
         return ordered[min(last, max(0, round(q * len(ordered) + 0.5) - 1))] * 1000.0
 
-    return {"p50": rank(0.50), "p90": rank(0.90), "p99": rank(0.99), "max": ordered[-1] * 1000.0,
-            "mean": sum(ordered) / len(ordered) * 1000.0}
+    return {
+        "p50": rank(0.50),
+        "p90": rank(0.90),
+        "p99": rank(0.99),
+        "max": ordered[-1] * 1000.0,
+        "mean": sum(ordered) / len(ordered) * 1000.0,
+    }
 
 
 class Recorder:
@@ -127,8 +132,14 @@ class Recorder:
         return result
 
 
-async def request_once(session: aiohttp.ClientSession, url: str, body: bytes, stream: bool,
-                       start: float, recorder: Recorder | None) -> None:
+async def request_once(
+    session: aiohttp.ClientSession,
+    url: str,
+    body: bytes,
+    stream: bool,
+    start: float,
+    recorder: Recorder | None,
+) -> None:
     """One request; its outcome goes to ``recorder`` (None during warm-up)."""
     loop = asyncio.get_running_loop()
     ttft: float | None = None
@@ -186,12 +197,22 @@ def quiet_gc() -> Iterator[None]:
 
 def new_session(timeout_s: float) -> aiohttp.ClientSession:
     connector = aiohttp.TCPConnector(limit=MAX_CONNECTIONS, keepalive_timeout=30.0, force_close=False)
-    return aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=timeout_s),
-                                 skip_auto_headers=("User-Agent",))
+    return aiohttp.ClientSession(
+        connector=connector, timeout=aiohttp.ClientTimeout(total=timeout_s), skip_auto_headers=("User-Agent",)
+    )
 
 
-async def open_loop(base_url: str, model: str, rate: float, duration: float, *, warmup: float = 2.0,
-                    stream: bool = False, timeout_s: float = 10.0, min_requests: int = 0) -> Result:
+async def open_loop(
+    base_url: str,
+    model: str,
+    rate: float,
+    duration: float,
+    *,
+    warmup: float = 2.0,
+    stream: bool = False,
+    timeout_s: float = 10.0,
+    min_requests: int = 0,
+) -> Result:
     """Offer ``rate`` requests/s for ``warmup`` + ``duration`` seconds; record the last ``duration``,
     stretched at low rates to at least ``min_requests`` requests (a p99 of a few hundred samples is
     decided by its three slowest)."""
@@ -213,8 +234,9 @@ async def open_loop(base_url: str, model: str, rate: float, duration: float, *, 
                 # Behind schedule, still yield once per request, so requests already sent get their
                 # answers read instead of a burst of sends starving them.
                 await asyncio.sleep(max(0.0, delay))
-                task = asyncio.create_task(request_once(
-                    session, url, body, stream, scheduled, recorder if i >= warm_count else None))
+                task = asyncio.create_task(
+                    request_once(session, url, body, stream, scheduled, recorder if i >= warm_count else None)
+                )
                 tasks.add(task)
                 task.add_done_callback(tasks.discard)
             if tasks:
@@ -227,8 +249,16 @@ async def open_loop(base_url: str, model: str, rate: float, duration: float, *, 
     return result
 
 
-async def closed_loop(base_url: str, model: str, concurrency: int, duration: float, *, warmup: float = 2.0,
-                      stream: bool = False, timeout_s: float = 10.0) -> Result:
+async def closed_loop(
+    base_url: str,
+    model: str,
+    concurrency: int,
+    duration: float,
+    *,
+    warmup: float = 2.0,
+    stream: bool = False,
+    timeout_s: float = 10.0,
+) -> Result:
     """``concurrency`` connections each sending back-to-back for ``warmup`` + ``duration`` seconds."""
     url = base_url.rstrip("/") + CHAT_PATH
     body = chat_body(model, stream)
@@ -268,12 +298,14 @@ def _main() -> None:
 
     async def run() -> None:
         for rate in args.rates:
-            result = await open_loop(args.url, args.model, rate, args.duration, warmup=args.warmup,
-                                     stream=args.stream)
+            result = await open_loop(
+                args.url, args.model, rate, args.duration, warmup=args.warmup, stream=args.stream
+            )
             print(orjson.dumps(result.as_dict()).decode(), flush=True)
         for concurrency in args.concurrency:
-            result = await closed_loop(args.url, args.model, concurrency, args.duration,
-                                       warmup=args.warmup, stream=args.stream)
+            result = await closed_loop(
+                args.url, args.model, concurrency, args.duration, warmup=args.warmup, stream=args.stream
+            )
             print(orjson.dumps(result.as_dict()).decode(), flush=True)
 
     started = time.monotonic()

@@ -45,8 +45,13 @@ class Answers:
 
 def _response(status: str, body: bytes, content_type: bytes = b"application/json") -> bytes:
     head = (
-        b"HTTP/1.1 " + status.encode() + b"\r\nContent-Type: " + content_type
-        + b"\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n"
+        b"HTTP/1.1 "
+        + status.encode()
+        + b"\r\nContent-Type: "
+        + content_type
+        + b"\r\nContent-Length: "
+        + str(len(body)).encode()
+        + b"\r\n\r\n"
     )
     return head + body
 
@@ -61,7 +66,10 @@ def _sse(event: dict[str, object]) -> bytes:
 
 def _chunk_event(delta: dict[str, str], finish: str | None) -> dict[str, object]:
     return {
-        "id": COMPLETION_ID, "object": "chat.completion.chunk", "created": CREATED, "model": MODEL,
+        "id": COMPLETION_ID,
+        "object": "chat.completion.chunk",
+        "created": CREATED,
+        "model": MODEL,
         "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
     }
 
@@ -70,12 +78,24 @@ def build_answers(chunks: int) -> Answers:
     """The canned answers for streams of ``chunks`` content chunks (the plain completion has as many
     tokens)."""
     words = [WORDS[i % len(WORDS)] for i in range(chunks)]
-    usage = {"prompt_tokens": PROMPT_TOKENS, "completion_tokens": chunks,
-             "total_tokens": PROMPT_TOKENS + chunks}
+    usage = {
+        "prompt_tokens": PROMPT_TOKENS,
+        "completion_tokens": chunks,
+        "total_tokens": PROMPT_TOKENS + chunks,
+    }
     completion = {
-        "id": COMPLETION_ID, "object": "chat.completion", "created": CREATED, "model": MODEL,
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": "".join(words)},
-                     "finish_reason": "stop", "logprobs": None}],
+        "id": COMPLETION_ID,
+        "object": "chat.completion",
+        "created": CREATED,
+        "model": MODEL,
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": "".join(words)},
+                "finish_reason": "stop",
+                "logprobs": None,
+            }
+        ],
         "usage": usage,
     }
     stream_chunks = (
@@ -83,10 +103,18 @@ def build_answers(chunks: int) -> Answers:
         *(_sse(_chunk_event({"content": word}, None)) for word in words),
         _sse(_chunk_event({}, "stop")),
     )
-    usage_event = {"id": COMPLETION_ID, "object": "chat.completion.chunk", "created": CREATED,
-                   "model": MODEL, "choices": [], "usage": usage}
-    models = {"object": "list", "data": [{"id": MODEL, "object": "model", "created": CREATED,
-                                          "owned_by": "bench"}]}
+    usage_event = {
+        "id": COMPLETION_ID,
+        "object": "chat.completion.chunk",
+        "created": CREATED,
+        "model": MODEL,
+        "choices": [],
+        "usage": usage,
+    }
+    models = {
+        "object": "list",
+        "data": [{"id": MODEL, "object": "model", "created": CREATED, "owned_by": "bench"}],
+    }
     return Answers(
         completion=_response("200 OK", orjson.dumps(completion)),
         stream_head=b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
@@ -191,8 +219,12 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=9100)
     parser.add_argument("--chunks", type=int, default=16, help="content chunks per stream (and tokens)")
-    parser.add_argument("--chunk-interval-ms", type=float, default=1.0,
-                        help="pause between stream chunks after the first; 0 sends the stream at once")
+    parser.add_argument(
+        "--chunk-interval-ms",
+        type=float,
+        default=1.0,
+        help="pause between stream chunks after the first; 0 sends the stream at once",
+    )
     args = parser.parse_args()
     asyncio.run(serve(args.host, args.port, args.chunks, args.chunk_interval_ms))
 

@@ -30,8 +30,9 @@ async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
             writer.close()
 
 
-async def _relay(host: str, port: int, client_reader: asyncio.StreamReader,
-                 client_writer: asyncio.StreamWriter) -> None:
+async def _relay(
+    host: str, port: int, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter
+) -> None:
     try:
         upstream_reader, upstream_writer = await asyncio.open_connection(host, port)
     except OSError:
@@ -43,7 +44,8 @@ async def _relay(host: str, port: int, client_reader: asyncio.StreamReader,
 async def serve(port: int, upstream: str) -> None:
     host, _, upstream_port = upstream.rpartition(":")
     server = await asyncio.start_server(
-        lambda r, w: _relay(host, int(upstream_port), r, w), "127.0.0.1", port, backlog=4096)
+        lambda r, w: _relay(host, int(upstream_port), r, w), "127.0.0.1", port, backlog=4096
+    )
     await serve_until_signalled(server, f"relay listening on http://127.0.0.1:{port} -> {upstream}")
 
 

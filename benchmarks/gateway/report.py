@@ -79,9 +79,12 @@ def rate_table(results: dict[str, Any], kind: str, max_p99_ms: float) -> list[st
     what = "TTFT" if key == "ttft_ms" else "latency"
     series = {name: _by_rate(results.get(name, {}).get(kind, [])) for name in LABELS}
     relay = bool(series["relay"])
-    header = (f"| rate (req/s) | direct {what} p50 / p99 |" + (" relay overhead p50 / p99 |" if relay else "")
-              + " gateway p50 / p99 | gateway overhead p50 / p99 | LiteLLM p50 / p99 "
-              "| LiteLLM overhead p50 / p99 | achieved gw / LiteLLM | errors gw / LiteLLM |")
+    header = (
+        f"| rate (req/s) | direct {what} p50 / p99 |"
+        + (" relay overhead p50 / p99 |" if relay else "")
+        + " gateway p50 / p99 | gateway overhead p50 / p99 | LiteLLM p50 / p99 "
+        "| LiteLLM overhead p50 / p99 | achieved gw / LiteLLM | errors gw / LiteLLM |"
+    )
     lines = [header, "|" + "---|" * (9 if relay else 8)]
     for rate in sorted(series["direct"]):
         base = series["direct"][rate]
@@ -107,19 +110,25 @@ def _cpu(row: Row) -> str:
 
 
 def throughput_table(results: dict[str, Any], kind: str) -> list[str]:
-    lines = ["| target | max throughput (req/s) | at connections | p50 / p99 latency (ms) "
-             "| CPU µs per request: proxy / mock / load generator | all runs (connections: req/s) |",
-             "|---|---|---|---|---|---|"]
+    lines = [
+        "| target | max throughput (req/s) | at connections | p50 / p99 latency (ms) "
+        "| CPU µs per request: proxy / mock / load generator | all runs (connections: req/s) |",
+        "|---|---|---|---|---|---|",
+    ]
     for name in ("direct", *PROXIES):
         best = best_closed(results, name, kind)
-        runs = ", ".join(f"{row['concurrency']}: {row['achieved_rps']:.0f}"
-                         + (f" ({sum(row['errors'].values())} errors)" if row["errors"] else "")
-                         for row in results.get(name, {}).get(kind, []))
+        runs = ", ".join(
+            f"{row['concurrency']}: {row['achieved_rps']:.0f}"
+            + (f" ({sum(row['errors'].values())} errors)" if row["errors"] else "")
+            for row in results.get(name, {}).get(kind, [])
+        )
         if best is None:
             lines.append(f"| {LABELS[name]} | - | - | - | - | {runs or '-'} |")
             continue
-        lines.append(f"| {LABELS[name]} | {best['achieved_rps']:.0f} | {best['concurrency']} | "
-                     f"{_pair(best['latency_ms'])} | {_cpu(best)} | {runs} |")
+        lines.append(
+            f"| {LABELS[name]} | {best['achieved_rps']:.0f} | {best['concurrency']} | "
+            f"{_pair(best['latency_ms'])} | {_cpu(best)} | {runs} |"
+        )
     return lines
 
 
@@ -147,21 +156,33 @@ def verdicts(results: dict[str, Any], max_p99_ms: float) -> list[str]:
             checks.append((rate, ok, f"{_ms(gw_over['p99'])} vs {_ms(ll_over['p99'])} ms, {ratio:.1f}x"))
         met = bool(checks) and all(ok for _, ok, _ in checks)
         detail = "; ".join(f"{rate:g}/s: {text}" for rate, _, text in checks) or "LiteLLM sustained no rate"
-        lines.append(f"- p99 {what} overhead <= 1/{OVERHEAD_FACTOR:g} of LiteLLM's at every rate LiteLLM "
-                     f"sustains: **{'met' if met else 'NOT met'}** ({detail})")
+        lines.append(
+            f"- p99 {what} overhead <= 1/{OVERHEAD_FACTOR:g} of LiteLLM's at every rate LiteLLM "
+            f"sustains: **{'met' if met else 'NOT met'}** ({detail})"
+        )
     for kind, what in (("closed", "non-streaming"), ("stream_closed", "streaming")):
         gw, ll = best_closed(results, "gateway", kind), best_closed(results, "litellm", kind)
         if gw is None or ll is None or not ll["achieved_rps"]:
             lines.append(f"- {what} maximum throughput: not measured")
             continue
         ratio = gw["achieved_rps"] / ll["achieved_rps"]
-        verdict = ("met, stretch met" if ratio >= THROUGHPUT_STRETCH else "met" if ratio >= THROUGHPUT_FACTOR
-                   else "NOT met")
-        target = (f" (target >= {THROUGHPUT_FACTOR:g}x, stretch {THROUGHPUT_STRETCH:g}x)"
-                  if kind == "closed" else "")
-        lines.append(f"- {what} maximum throughput: gateway {gw['achieved_rps']:.0f} req/s vs LiteLLM "
-                     f"{ll['achieved_rps']:.0f} req/s = **{ratio:.1f}x**{target}: "
-                     f"{verdict if kind == 'closed' else 'for information'}")
+        verdict = (
+            "met, stretch met"
+            if ratio >= THROUGHPUT_STRETCH
+            else "met"
+            if ratio >= THROUGHPUT_FACTOR
+            else "NOT met"
+        )
+        target = (
+            f" (target >= {THROUGHPUT_FACTOR:g}x, stretch {THROUGHPUT_STRETCH:g}x)"
+            if kind == "closed"
+            else ""
+        )
+        lines.append(
+            f"- {what} maximum throughput: gateway {gw['achieved_rps']:.0f} req/s vs LiteLLM "
+            f"{ll['achieved_rps']:.0f} req/s = **{ratio:.1f}x**{target}: "
+            f"{verdict if kind == 'closed' else 'for information'}"
+        )
     return lines
 
 
@@ -170,15 +191,21 @@ def noise_lines(data: dict[str, Any]) -> list[str]:
     threshold = data["meta"].get("noise_threshold", 0.15)
     lines = []
     for name, noise in data.get("noise", {}).items():
-        rows = [row for kind in ("open", "closed", "stream_open", "stream_closed")
-                for row in data["results"].get(name, {}).get(kind, []) if "noise" in row]
+        rows = [
+            row
+            for kind in ("open", "closed", "stream_open", "stream_closed")
+            for row in data["results"].get(name, {}).get(kind, [])
+            if "noise" in row
+        ]
         worst = max((row["noise"]["foreign_cores"] for row in rows), default=0.0)
         noisy = sum(row["noise"]["foreign_cores"] > threshold for row in rows)
         repeats = sum(row.get("attempts", 1) - 1 for row in rows)
-        lines.append(f"- {LABELS[name]}: others used {noise['foreign_cores']:.2f} cores on average, "
-                     f"{worst:.2f} at the noisiest level; {noisy} of {len(rows)} levels above "
-                     f"{threshold:g} cores, {repeats} repeated; load average {noise['loadavg_start'][0]:.2f}"
-                     f" -> {noise['loadavg_end'][0]:.2f}")
+        lines.append(
+            f"- {LABELS[name]}: others used {noise['foreign_cores']:.2f} cores on average, "
+            f"{worst:.2f} at the noisiest level; {noisy} of {len(rows)} levels above "
+            f"{threshold:g} cores, {repeats} repeated; load average {noise['loadavg_start'][0]:.2f}"
+            f" -> {noise['loadavg_end'][0]:.2f}"
+        )
     return lines
 
 

@@ -53,13 +53,22 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--targets", nargs="+", choices=TARGETS, default=list(TARGETS))
     parser.add_argument("--rates", type=float, nargs="+", default=[25, 50, 75, 100, 200, 400, 800, 1600])
     parser.add_argument("--stream-rates", type=float, nargs="+", default=[10, 25, 50, 100, 200, 400])
-    parser.add_argument("--concurrency", type=int, nargs="+", default=[16, 64, 256],
-                        help="closed-loop connections (maximum throughput is the best of these)")
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        nargs="+",
+        default=[16, 64, 256],
+        help="closed-loop connections (maximum throughput is the best of these)",
+    )
     parser.add_argument("--stream-concurrency", type=int, nargs="+", default=[16, 64])
     parser.add_argument("--duration", type=float, default=10.0, help="measured seconds per load level")
     parser.add_argument("--warmup", type=float, default=2.0, help="unmeasured seconds before each")
-    parser.add_argument("--min-requests", type=int, default=1000,
-                        help="measured requests at least, per open-loop level (longer at low rates)")
+    parser.add_argument(
+        "--min-requests",
+        type=int,
+        default=1000,
+        help="measured requests at least, per open-loop level (longer at low rates)",
+    )
     parser.add_argument("--stream-min-requests", type=int, default=500)
     parser.add_argument("--timeout", type=float, default=10.0, help="per-request timeout, seconds")
     parser.add_argument("--max-p99-ms", type=float, default=1000.0, help="p99 bound of a sustained rate")
@@ -69,14 +78,23 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--client-core", type=int, default=1, help="the load generator's and the mock's")
     parser.add_argument("--pause", type=float, default=1.0, help="seconds of rest between load levels")
     parser.add_argument("--genai-bin", type=Path, default=servers.ROOT / ".venv" / "bin" / "genai")
-    parser.add_argument("--litellm-bin", type=Path,
-                        default=servers.ROOT / ".venv-litellm" / "bin" / "litellm")
+    parser.add_argument(
+        "--litellm-bin", type=Path, default=servers.ROOT / ".venv-litellm" / "bin" / "litellm"
+    )
     parser.add_argument("--workdir", type=Path, help="configs and server logs (default: a temp dir)")
-    parser.add_argument("--noise-threshold", type=float, default=0.15,
-                        help="cores other processes may use during a level before it is measured again")
+    parser.add_argument(
+        "--noise-threshold",
+        type=float,
+        default=0.15,
+        help="cores other processes may use during a level before it is measured again",
+    )
     parser.add_argument("--noise-retries", type=int, default=2)
-    parser.add_argument("--quiet-wait", type=float, default=300.0,
-                        help="longest wait, seconds, for other processes to calm down before a retry")
+    parser.add_argument(
+        "--quiet-wait",
+        type=float,
+        default=300.0,
+        help="longest wait, seconds, for other processes to calm down before a retry",
+    )
     return parser.parse_args(argv)
 
 
@@ -91,8 +109,11 @@ def _progress(name: str, row: dict[str, Any]) -> None:
     if ttft:
         text += f", ttft p50 {ttft['p50']:.2f} p99 {ttft['p99']:.2f} ms"
     errors = sum(row["errors"].values())
-    print(f"  {name} {mode} {level}: {row['achieved_rps']:.0f} req/s, {text}, {errors} errors",
-          file=sys.stderr, flush=True)
+    print(
+        f"  {name} {mode} {level}: {row['achieved_rps']:.0f} req/s, {text}, {errors} errors",
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 async def smoke(url: str) -> None:
@@ -132,8 +153,11 @@ class Target:
                 best = row
             if row["noise"]["foreign_cores"] <= args.noise_threshold:
                 break
-            print(f"  (other processes took {row['noise']['foreign_cores']:.2f} cores: measuring again)",
-                  file=sys.stderr, flush=True)
+            print(
+                f"  (other processes took {row['noise']['foreign_cores']:.2f} cores: measuring again)",
+                file=sys.stderr,
+                flush=True,
+            )
             await wait_quiet(self.sessions, args)
         assert best is not None
         _progress(self.name, best)
@@ -149,10 +173,19 @@ class Target:
                 rows.append({"mode": "open", "stream": stream, "target_rate": rate, "skipped": True})
                 _progress(self.name, rows[-1])
                 continue
-            row = await self.level(partial(
-                loadgen.open_loop, self.url, servers.ROUTE_MODEL, rate, args.duration, warmup=args.warmup,
-                stream=stream, timeout_s=args.timeout,
-                min_requests=args.stream_min_requests if stream else args.min_requests))
+            row = await self.level(
+                partial(
+                    loadgen.open_loop,
+                    self.url,
+                    servers.ROUTE_MODEL,
+                    rate,
+                    args.duration,
+                    warmup=args.warmup,
+                    stream=stream,
+                    timeout_s=args.timeout,
+                    min_requests=args.stream_min_requests if stream else args.min_requests,
+                )
+            )
             rows.append(row)
             gave_up = self.name != "direct" and not report.sustained(row, args.max_p99_ms)
             # An overloaded proxy may still be working off abandoned requests: let it drain.
@@ -163,9 +196,20 @@ class Target:
         args = self.args
         rows = []
         for concurrency in levels:
-            rows.append(await self.level(partial(
-                loadgen.closed_loop, self.url, servers.ROUTE_MODEL, concurrency, args.duration,
-                warmup=args.warmup, stream=stream, timeout_s=max(30.0, args.timeout))))
+            rows.append(
+                await self.level(
+                    partial(
+                        loadgen.closed_loop,
+                        self.url,
+                        servers.ROUTE_MODEL,
+                        concurrency,
+                        args.duration,
+                        warmup=args.warmup,
+                        stream=stream,
+                        timeout_s=max(30.0, args.timeout),
+                    )
+                )
+            )
             await asyncio.sleep(args.pause)
         return rows
 
@@ -237,10 +281,12 @@ def versions(args: argparse.Namespace) -> dict[str, str]:
             found[f"gateway {module}"] = version(module)
         except Exception:
             found[f"gateway {module}"] = "not installed"
-    probe = ("import importlib.metadata as m\n"
-             "for p in ('litellm', 'fastapi', 'uvicorn', 'uvloop', 'httptools'):\n"
-             "    try: print(p, m.version(p))\n"
-             "    except Exception: print(p, 'not-installed')")
+    probe = (
+        "import importlib.metadata as m\n"
+        "for p in ('litellm', 'fastapi', 'uvicorn', 'uvloop', 'httptools'):\n"
+        "    try: print(p, m.version(p))\n"
+        "    except Exception: print(p, 'not-installed')"
+    )
     python = args.litellm_bin.parent / "python"
     if python.exists():
         out = subprocess.run([str(python), "-c", probe], capture_output=True, text=True, check=False).stdout
@@ -256,12 +302,19 @@ def main(argv: list[str] | None = None) -> None:
     os.sched_setaffinity(0, {args.client_core})
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="bench-gateway-"))
     workdir.mkdir(parents=True, exist_ok=True)
-    meta = {**machine.describe(versions(args)),
-            "command": " ".join([os.path.relpath(sys.executable, servers.ROOT), *sys.argv]),
-            "max_p99_ms": args.max_p99_ms, "noise_threshold": args.noise_threshold,
-            "duration_s": args.duration, "warmup_s": args.warmup,
-            "chunks": args.chunks, "chunk_interval_ms": args.chunk_interval_ms,
-            "proxy_core": args.proxy_core, "client_core": args.client_core, "workdir": str(workdir)}
+    meta = {
+        **machine.describe(versions(args)),
+        "command": " ".join([os.path.relpath(sys.executable, servers.ROOT), *sys.argv]),
+        "max_p99_ms": args.max_p99_ms,
+        "noise_threshold": args.noise_threshold,
+        "duration_s": args.duration,
+        "warmup_s": args.warmup,
+        "chunks": args.chunks,
+        "chunk_interval_ms": args.chunk_interval_ms,
+        "proxy_core": args.proxy_core,
+        "client_core": args.client_core,
+        "workdir": str(workdir),
+    }
     started = time.monotonic()
     results, noise = run_targets(args, workdir)
     meta["wall_s"] = round(time.monotonic() - started, 1)

@@ -61,8 +61,9 @@ def free_port() -> int:
 Env = dict[str, str | None]  # None: unset the variable in the child
 
 
-def _launch(command: list[str], core: int, log: Path, env: Env | None = None,
-            cwd: Path | None = None) -> subprocess.Popen[bytes]:
+def _launch(
+    command: list[str], core: int, log: Path, env: Env | None = None, cwd: Path | None = None
+) -> subprocess.Popen[bytes]:
     log.parent.mkdir(parents=True, exist_ok=True)
     child_env = os.environ.copy()
     for key, value in (env or {}).items():
@@ -72,8 +73,14 @@ def _launch(command: list[str], core: int, log: Path, env: Env | None = None,
             child_env[key] = value
     with log.open("wb") as out:
         # Its own session, so stop() can signal the whole group (workers LiteLLM or uvicorn may fork).
-        return subprocess.Popen(["taskset", "-c", str(core), *command], stdout=out, stderr=subprocess.STDOUT,
-                                env=child_env, cwd=cwd, start_new_session=True)
+        return subprocess.Popen(
+            ["taskset", "-c", str(core), *command],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=child_env,
+            cwd=cwd,
+            start_new_session=True,
+        )
 
 
 def wait_ready(name: str, process: subprocess.Popen[bytes], url: str, log: Path, timeout: float) -> None:
@@ -91,8 +98,18 @@ def wait_ready(name: str, process: subprocess.Popen[bytes], url: str, log: Path,
     raise ServerStartError(f"{name} did not answer {url} within {timeout:.0f} s; see {log}")
 
 
-def start(name: str, command: list[str], core: int, port: int, probe: str, log: Path, *,
-          env: Env | None = None, cwd: Path | None = None, timeout: float = 90.0) -> Server:
+def start(
+    name: str,
+    command: list[str],
+    core: int,
+    port: int,
+    probe: str,
+    log: Path,
+    *,
+    env: Env | None = None,
+    cwd: Path | None = None,
+    timeout: float = 90.0,
+) -> Server:
     command = [str(Path(command[0]).absolute()) if os.sep in command[0] else command[0], *command[1:]]
     process = _launch(command, core, log, env, cwd)
     url = f"http://127.0.0.1:{port}"
@@ -107,15 +124,29 @@ def start(name: str, command: list[str], core: int, port: int, probe: str, log: 
 
 def start_mock(workdir: Path, core: int, chunks: int, interval_ms: float) -> Server:
     port = free_port()
-    command = [sys.executable, str(HERE / "mock_upstream.py"), "--port", str(port), "--chunks", str(chunks),
-               "--chunk-interval-ms", str(interval_ms)]
+    command = [
+        sys.executable,
+        str(HERE / "mock_upstream.py"),
+        "--port",
+        str(port),
+        "--chunks",
+        str(chunks),
+        "--chunk-interval-ms",
+        str(interval_ms),
+    ]
     return start("mock", command, core, port, "/health", workdir / "mock.log", timeout=20.0)
 
 
 def start_relay(workdir: Path, core: int, mock_url: str) -> Server:
     port = free_port()
-    command = [sys.executable, str(HERE / "relay.py"), "--port", str(port),
-               "--upstream", mock_url.removeprefix("http://")]
+    command = [
+        sys.executable,
+        str(HERE / "relay.py"),
+        "--port",
+        str(port),
+        "--upstream",
+        mock_url.removeprefix("http://"),
+    ]
     return start("relay", command, core, port, "/health", workdir / "relay.log", timeout=20.0)
 
 
@@ -124,8 +155,14 @@ def gateway_config(mock_url: str) -> dict[str, object]:
     production; vLLM's /metrics scraping is off because the mock is not vLLM."""
     return {
         "gateway": {
-            "upstreams": {"mock": {"kind": "openai", "workers": [mock_url], "vllm_metrics": False,
-                                   "health_path": "/health"}},
+            "upstreams": {
+                "mock": {
+                    "kind": "openai",
+                    "workers": [mock_url],
+                    "vllm_metrics": False,
+                    "health_path": "/health",
+                }
+            },
             "models": {ROUTE_MODEL: {"targets": [{"upstream": "mock", "model": UPSTREAM_MODEL}]}},
         }
     }
@@ -148,11 +185,16 @@ def litellm_config(mock_url: str) -> dict[str, object]:
     has no authentication yet, so neither proxy checks keys (LiteLLM refuses to start keyless unless told
     to, and checking a key would only add to its latency)."""
     return {
-        "model_list": [{
-            "model_name": ROUTE_MODEL,
-            "litellm_params": {"model": f"openai/{UPSTREAM_MODEL}", "api_base": f"{mock_url}/v1",
-                               "api_key": "sk-bench"},
-        }],
+        "model_list": [
+            {
+                "model_name": ROUTE_MODEL,
+                "litellm_params": {
+                    "model": f"openai/{UPSTREAM_MODEL}",
+                    "api_base": f"{mock_url}/v1",
+                    "api_key": "sk-bench",
+                },
+            }
+        ],
         "litellm_settings": {"set_verbose": False, "json_logs": False, "request_timeout": 60},
         "general_settings": {"disable_spend_logs": True, "dangerously_permit_weak_or_unset_master_key": True},
     }
@@ -175,7 +217,25 @@ def start_litellm(workdir: Path, core: int, mock_url: str, litellm_bin: Path) ->
     port = free_port()
     config = workdir / "litellm.yaml"
     config.write_text(yaml.safe_dump(litellm_config(mock_url), sort_keys=False))
-    command = [str(litellm_bin), "--config", str(config), "--host", "127.0.0.1", "--port", str(port),
-               "--num_workers", "1"]
-    return start("litellm", command, core, port, "/health/liveliness", workdir / "litellm.log",
-                 env=litellm_env(), cwd=workdir, timeout=180.0)
+    command = [
+        str(litellm_bin),
+        "--config",
+        str(config),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--num_workers",
+        "1",
+    ]
+    return start(
+        "litellm",
+        command,
+        core,
+        port,
+        "/health/liveliness",
+        workdir / "litellm.log",
+        env=litellm_env(),
+        cwd=workdir,
+        timeout=180.0,
+    )

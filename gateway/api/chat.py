@@ -35,4 +35,3 @@ router = APIRouter(tags=["chat"], route_class=DirectRoute)
 async def create_chat_completion(request: Request) -> Response:
     """OpenAI's chat completions, routed to the model's upstreams with retries and fallback."""
     return await generate(request, ChatCompletionRequest, "chat")
-

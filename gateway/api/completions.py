@@ -35,4 +35,3 @@ router = APIRouter(tags=["completions"], route_class=DirectRoute)
 async def create_completion(request: Request) -> Response:
     """OpenAI's legacy completions, routed like chat completions."""
     return await generate(request, CompletionRequest, "completions")
-

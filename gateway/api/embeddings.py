@@ -107,7 +107,8 @@ class EmbeddingService:
         if dimensions is not None and dimensions != encoder.dim:
             raise InvalidRequest(
                 f"dimensions={dimensions} is not supported: this model's vectors have {encoder.dim} "
-                "dimensions and cannot be shortened.", param="dimensions",
+                "dimensions and cannot be shortened.",
+                param="dimensions",
             )
         vectors = encoder.encode(texts)
         # The model sees special tokens and truncates at its limit; usage counts what it actually read.
@@ -124,8 +125,10 @@ router = APIRouter(tags=["embeddings"], route_class=DirectRoute)
     summary="Create embeddings",
     response_model=None,
     openapi_extra=body_schema(EmbeddingRequest),
-    responses={200: {"model": EmbeddingResponse, "description": "One vector per input, in order."},
-               **error_responses(400, 404, 413, 502, 503, 504)},
+    responses={
+        200: {"model": EmbeddingResponse, "description": "One vector per input, in order."},
+        **error_responses(400, 404, 413, 502, 503, 504),
+    },
 )
 async def create_embeddings(request: Request) -> Response:
     """Embed texts with the platform's embedding model, or with a routed model's upstream."""
@@ -144,12 +147,14 @@ async def create_embeddings(request: Request) -> Response:
     texts = _texts(parsed.input)
     vectors, tokens = await anyio.to_thread.run_sync(state.embeddings.embed, texts, parsed.dimensions)
     exchange.usage = {"prompt_tokens": tokens, "total_tokens": tokens}
-    return json_response({
-        "object": "list",
-        "data": _data(vectors, parsed.encoding_format),
-        "model": parsed.model,
-        "usage": exchange.usage,
-    })
+    return json_response(
+        {
+            "object": "list",
+            "data": _data(vectors, parsed.encoding_format),
+            "model": parsed.model,
+            "usage": exchange.usage,
+        }
+    )
 
 
 def _texts(value: EmbeddingInput) -> list[str]:
@@ -163,15 +168,18 @@ def _texts(value: EmbeddingInput) -> list[str]:
             param="input",
         )
     if len(value) > MAX_INPUTS:
-        raise InvalidRequest(f"'input' holds {len(value)} texts; at most {MAX_INPUTS} are allowed.",
-                             param="input")
+        raise InvalidRequest(
+            f"'input' holds {len(value)} texts; at most {MAX_INPUTS} are allowed.", param="input"
+        )
     return cast(list[str], value)
 
 
 def _data(vectors: np.ndarray, encoding_format: str) -> list[dict[str, Any]]:
     if encoding_format == "base64":
         little_endian = vectors.astype("<f4", copy=False)
-        return [{"object": "embedding", "index": index, "embedding": base64.b64encode(row.tobytes()).decode()}
-                for index, row in enumerate(little_endian)]
+        return [
+            {"object": "embedding", "index": index, "embedding": base64.b64encode(row.tobytes()).decode()}
+            for index, row in enumerate(little_endian)
+        ]
     # orjson writes numpy rows directly (OPT_SERIALIZE_NUMPY): no list of Python floats in between.
     return [{"object": "embedding", "index": index, "embedding": row} for index, row in enumerate(vectors)]

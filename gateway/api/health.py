@@ -20,8 +20,12 @@ async def healthz() -> Response:
     return json_response({"status": "ok"})
 
 
-@router.get("/readyz", summary="Readiness", response_model=None,
-            responses={503: {"description": "Some routed model has no worker up."}})
+@router.get(
+    "/readyz",
+    summary="Readiness",
+    response_model=None,
+    responses={503: {"description": "Some routed model has no worker up."}},
+)
 async def readyz(request: Request) -> Response:
     """200 when the router is ready, else 503; the body carries the router's status either way.
 

@@ -106,8 +106,9 @@ class GatewayMiddleware:
         error = _too_large_error(self.max_body_bytes)
         exchange.fail(error.code or error.type, error.message)
         # The unread body is still on the connection: closing it is the only way to be rid of it.
-        await _send_json(send, error.status, error_body(error.message, error.type, error.code),
-                         [(b"connection", b"close")])
+        await _send_json(
+            send, error.status, error_body(error.message, error.type, error.code), [(b"connection", b"close")]
+        )
 
     async def _unhandled(self, exchange: Exchange, error: Exception, send: Send) -> None:
         logger.exception("unhandled error in request %s", exchange.request_id)
@@ -126,10 +127,15 @@ def _too_large_error(limit: int) -> BodyTooLarge:
 async def _send_json(
     send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]] | None = None
 ) -> None:
-    await send({
-        "type": "http.response.start",
-        "status": status,
-        "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                    *(headers or ())],
-    })
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                *(headers or ()),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})

@@ -22,28 +22,41 @@ router = APIRouter(tags=["models"], route_class=DirectRoute)
 def _listing(state: GatewayState) -> list[dict[str, Any]]:
     entries: list[dict[str, Any]] = []
     for info in state.router.models():
-        entry: dict[str, Any] = {"id": info.name, "object": "model", "created": state.created,
-                                 "owned_by": info.owned_by}
+        entry: dict[str, Any] = {
+            "id": info.name,
+            "object": "model",
+            "created": state.created,
+            "owned_by": info.owned_by,
+        }
         if info.context_window is not None:
             entry["context_window"] = info.context_window
         entries.append(entry)
     routed = {entry["id"] for entry in entries}
     for name in state.settings.embedding_models:
         if name not in routed:
-            entries.append({"id": name, "object": "model", "created": state.created,
-                            "owned_by": "genai-platform"})
+            entries.append(
+                {"id": name, "object": "model", "created": state.created, "owned_by": "genai-platform"}
+            )
     return entries
 
 
-@router.get("/v1/models", summary="List models", response_model=None,
-            responses={200: {"model": ModelList, "description": "Every model the gateway serves."}})
+@router.get(
+    "/v1/models",
+    summary="List models",
+    response_model=None,
+    responses={200: {"model": ModelList, "description": "Every model the gateway serves."}},
+)
 async def list_models(request: Request) -> Response:
     exchange_of(request.scope).endpoint = "models"
     return json_response({"object": "list", "data": _listing(gateway_state(request))})
 
 
-@router.get("/v1/models/{model:path}", summary="Retrieve a model", response_model=None,
-            responses={200: {"model": Model, "description": "The model."}, **error_responses(404)})
+@router.get(
+    "/v1/models/{model:path}",
+    summary="Retrieve a model",
+    response_model=None,
+    responses={200: {"model": Model, "description": "The model."}, **error_responses(404)},
+)
 async def retrieve_model(request: Request, model: str) -> Response:
     exchange_of(request.scope).endpoint = "models"
     state = gateway_state(request)

@@ -105,4 +105,3 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         504: "The request's deadline passed.",
     }
     return {status: {"model": ErrorResponse, "description": described[status]} for status in statuses}
-

@@ -70,8 +70,13 @@ async def refresh(pool: Pool, resolver: Resolver) -> bool:
     try:
         addresses = await resolver(host, port)
     except (OSError, ValueError) as error:
-        log.warning("DNS discovery of %s (%s) failed, keeping %d workers: %s",
-                    pool.name, dns, len(pool.workers), error)
+        log.warning(
+            "DNS discovery of %s (%s) failed, keeping %d workers: %s",
+            pool.name,
+            dns,
+            len(pool.workers),
+            error,
+        )
         return False
     urls = [worker_url(pool.settings.scheme, address, port) for address in addresses]
     # Static workers of the same upstream stay alongside the discovered ones.

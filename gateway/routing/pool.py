@@ -29,8 +29,20 @@ class Worker:
     """One worker (base URL) of an upstream."""
 
     __slots__ = (
-        "breaker", "cooldown_until", "failed_checks", "in_flight", "in_flight_at_scrape", "kv_cache",
-        "latency", "running", "scrape_skip", "scraped_at", "up", "upstream", "url", "waiting",
+        "breaker",
+        "cooldown_until",
+        "failed_checks",
+        "in_flight",
+        "in_flight_at_scrape",
+        "kv_cache",
+        "latency",
+        "running",
+        "scrape_skip",
+        "scraped_at",
+        "up",
+        "upstream",
+        "url",
+        "waiting",
     )
 
     def __init__(self, url: str, upstream: str, breaker: BreakerSettings) -> None:
@@ -192,7 +204,8 @@ class Pool:
     def cooldown_end(self, now: float) -> float | None:
         """When the first worker that is only cooling down (Retry-After) becomes available again."""
         ends = [
-            worker.cooldown_until for worker in self.workers
+            worker.cooldown_until
+            for worker in self.workers
             if worker.up and worker.cooldown_until > now and worker.breaker.state is not CircuitState.OPEN
         ]
         return min(ends) if ends else None

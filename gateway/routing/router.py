@@ -107,8 +107,10 @@ class Router:
         self._health_running = False
         # Label lookups cost a lock and a dict probe each; the per-model series are resolved once.
         self._ttft = {model: TIME_TO_FIRST_TOKEN.labels(model) for model in self._routes}
-        self._tokens = {model: (TOKENS.labels(model, "prompt"), TOKENS.labels(model, "completion"))
-                        for model in self._routes}
+        self._tokens = {
+            model: (TOKENS.labels(model, "prompt"), TOKENS.labels(model, "completion"))
+            for model in self._routes
+        }
 
     @classmethod
     def from_settings(cls, settings: GatewaySettings, **options: Any) -> Router:
@@ -123,10 +125,14 @@ class Router:
         dns_pools = [pool for pool in self.pools.values() if pool.settings.dns]
         if dns_pools:
             await discovery.refresh_all(dns_pools, self._resolver)
-            self._tasks.append(spawn(
-                settings.discovery_interval,
-                lambda: discovery.refresh_all(dns_pools, self._resolver), "discovery", wait_first=True,
-            ))
+            self._tasks.append(
+                spawn(
+                    settings.discovery_interval,
+                    lambda: discovery.refresh_all(dns_pools, self._resolver),
+                    "discovery",
+                    wait_first=True,
+                )
+            )
         if any(pool.settings.health_path for pool in self.pools.values()):
             await self._check_health()
             self._tasks.append(spawn(settings.health_interval, self._check_health, "health", wait_first=True))
@@ -147,22 +153,27 @@ class Router:
 
     async def _check_health(self) -> None:
         timeout = max(0.5, min(self.settings.health_interval, 5.0))
-        await asyncio.gather(*(
-            health.check_pool(pool, self.providers[name], timeout) for name, pool in self.pools.items()
-        ))
+        await asyncio.gather(
+            *(health.check_pool(pool, self.providers[name], timeout) for name, pool in self.pools.items())
+        )
 
     async def _scrape(self) -> None:
         timeout = max(0.25, min(self.settings.scrape_interval, 2.0))
-        await asyncio.gather(*(
-            vllm_metrics.scrape_pool(pool, self.providers[name], timeout)
-            for name, pool in self.pools.items() if self._scraped(name)
-        ))
+        await asyncio.gather(
+            *(
+                vllm_metrics.scrape_pool(pool, self.providers[name], timeout)
+                for name, pool in self.pools.items()
+                if self._scraped(name)
+            )
+        )
 
     # -- what the API layer asks -----------------------------------------------------------------------
 
     def models(self) -> list[ModelInfo]:
-        return [ModelInfo(name, route.owned_by, route.context_window)
-                for name, route in self.settings.models.items()]
+        return [
+            ModelInfo(name, route.owned_by, route.context_window)
+            for name, route in self.settings.models.items()
+        ]
 
     def knows(self, model: str) -> bool:
         return model in self._routes
@@ -175,8 +186,10 @@ class Router:
         now = time.monotonic()
         return {
             "ready": self.ready(),
-            "models": {model: [{"upstream": link.name, "model": link.model} for link in links]
-                       for model, links in self._routes.items()},
+            "models": {
+                model: [{"upstream": link.name, "model": link.model} for link in links]
+                for model, links in self._routes.items()
+            },
             "upstreams": {name: pool.status(now) for name, pool in self.pools.items()},
         }
 
@@ -193,7 +206,8 @@ class Router:
             kinds = sorted({link.provider.kind for link in self._routes[ctx.model]})
             raise InvalidRequest(
                 f"The model '{ctx.model}' cannot embed: its upstreams ({', '.join(kinds)}) have no "
-                "embeddings API.", param="model",
+                "embeddings API.",
+                param="model",
             )
         return await self.complete(ctx, body)
 
@@ -310,8 +324,14 @@ class Router:
 
     def _note_failure(self, ctx: RequestContext, link: Link, worker: Worker, error: UpstreamError) -> None:
         ERRORS.labels(ctx.model, worker.url, error.reason).inc()
-        log.warning("request %s: %s worker %s failed (%s): %s",
-                    ctx.request_id, link.name, worker.url, error.reason, error.message)
+        log.warning(
+            "request %s: %s worker %s failed (%s): %s",
+            ctx.request_id,
+            link.name,
+            worker.url,
+            error.reason,
+            error.message,
+        )
         if error.reason == "rate_limited" and error.retry_after is not None:
             pause = honoured_retry_after(error.retry_after, self.settings.retry)
             worker.cooldown_until = max(worker.cooldown_until, time.monotonic() + pause)
@@ -358,8 +378,13 @@ class Router:
         except UpstreamError as error:
             verdict = False if error.worker_fault else None
             ERRORS.labels(ctx.model, lease.worker.url, error.reason).inc()
-            log.warning("request %s: stream from %s broke (%s): %s",
-                        ctx.request_id, lease.worker.url, error.reason, error.message)
+            log.warning(
+                "request %s: stream from %s broke (%s): %s",
+                ctx.request_id,
+                lease.worker.url,
+                error.reason,
+                error.message,
+            )
             if error.reason == "deadline":
                 failure = DeadlineExceeded("the request's deadline passed during the stream")
             else:
@@ -394,4 +419,3 @@ async def _first_event(
     except BaseException:
         upstream.close()
         raise
-

@@ -10,46 +10,71 @@ REGISTRY = CollectorRegistry(auto_describe=True)
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
 
 REQUESTS = Counter(
-    "genai_gateway_requests", "Requests answered, by model, endpoint and HTTP status.",
-    ["model", "endpoint", "status"], registry=REGISTRY,
+    "genai_gateway_requests",
+    "Requests answered, by model, endpoint and HTTP status.",
+    ["model", "endpoint", "status"],
+    registry=REGISTRY,
 )
 ERRORS = Counter(
-    "genai_gateway_errors", "Failed requests and upstream attempts, by model, worker and error type.",
-    ["model", "worker", "type"], registry=REGISTRY,
+    "genai_gateway_errors",
+    "Failed requests and upstream attempts, by model, worker and error type.",
+    ["model", "worker", "type"],
+    registry=REGISTRY,
 )
 LATENCY = Histogram(
-    "genai_gateway_request_seconds", "Whole-request latency as the client sees it.",
-    ["model", "endpoint"], buckets=_LATENCY_BUCKETS, registry=REGISTRY,
+    "genai_gateway_request_seconds",
+    "Whole-request latency as the client sees it.",
+    ["model", "endpoint"],
+    buckets=_LATENCY_BUCKETS,
+    registry=REGISTRY,
 )
 TIME_TO_FIRST_TOKEN = Histogram(
-    "genai_gateway_time_to_first_token_seconds", "Streaming: request start to the first content event.",
-    ["model"], buckets=_LATENCY_BUCKETS, registry=REGISTRY,
+    "genai_gateway_time_to_first_token_seconds",
+    "Streaming: request start to the first content event.",
+    ["model"],
+    buckets=_LATENCY_BUCKETS,
+    registry=REGISTRY,
 )
 UPSTREAM_LATENCY = Histogram(
-    "genai_gateway_upstream_seconds", "One upstream attempt's latency, by upstream and worker.",
-    ["upstream", "worker"], buckets=_LATENCY_BUCKETS, registry=REGISTRY,
+    "genai_gateway_upstream_seconds",
+    "One upstream attempt's latency, by upstream and worker.",
+    ["upstream", "worker"],
+    buckets=_LATENCY_BUCKETS,
+    registry=REGISTRY,
 )
 TOKENS = Counter(
-    "genai_gateway_tokens", "Tokens reported by upstreams, by model and kind (prompt / completion).",
-    ["model", "kind"], registry=REGISTRY,
+    "genai_gateway_tokens",
+    "Tokens reported by upstreams, by model and kind (prompt / completion).",
+    ["model", "kind"],
+    registry=REGISTRY,
 )
 RETRIES = Counter(
-    "genai_gateway_retries", "Retried upstream attempts, by upstream and reason.",
-    ["upstream", "reason"], registry=REGISTRY,
+    "genai_gateway_retries",
+    "Retried upstream attempts, by upstream and reason.",
+    ["upstream", "reason"],
+    registry=REGISTRY,
 )
 FALLBACKS = Counter(
-    "genai_gateway_fallbacks", "Requests that moved to the next upstream of their route.",
-    ["model", "from_upstream", "to_upstream"], registry=REGISTRY,
+    "genai_gateway_fallbacks",
+    "Requests that moved to the next upstream of their route.",
+    ["model", "from_upstream", "to_upstream"],
+    registry=REGISTRY,
 )
 CIRCUIT_STATE = Gauge(
-    "genai_gateway_circuit_state", "Circuit breaker per worker: 0 closed, 1 half-open, 2 open.",
-    ["upstream", "worker"], registry=REGISTRY,
+    "genai_gateway_circuit_state",
+    "Circuit breaker per worker: 0 closed, 1 half-open, 2 open.",
+    ["upstream", "worker"],
+    registry=REGISTRY,
 )
 IN_FLIGHT = Gauge(
-    "genai_gateway_in_flight", "Requests the gateway has in flight, per worker.",
-    ["upstream", "worker"], registry=REGISTRY,
+    "genai_gateway_in_flight",
+    "Requests the gateway has in flight, per worker.",
+    ["upstream", "worker"],
+    registry=REGISTRY,
 )
 WORKER_UP = Gauge(
-    "genai_gateway_worker_up", "1 when the worker passed its last health check.",
-    ["upstream", "worker"], registry=REGISTRY,
+    "genai_gateway_worker_up",
+    "1 when the worker passed its last health check.",
+    ["upstream", "worker"],
+    registry=REGISTRY,
 )

@@ -20,6 +20,11 @@ def make_provider(name: str, settings: UpstreamSettings) -> Provider:
 
 
 __all__ = [
-    "PROVIDERS", "AnthropicProvider", "OpenAICompatProvider", "Provider", "UpstreamError", "UpstreamStream",
+    "PROVIDERS",
+    "AnthropicProvider",
+    "OpenAICompatProvider",
+    "Provider",
+    "UpstreamError",
+    "UpstreamStream",
     "make_provider",
 ]

@@ -21,8 +21,12 @@ from genai.settings_gateway import UpstreamSettings
 ANTHROPIC_VERSION = "2023-06-01"
 DEFAULT_MAX_TOKENS = 4096  # the Messages API has no default; OpenAI's is "as many as fit"
 FINISH_REASONS = {
-    "end_turn": "stop", "stop_sequence": "stop", "pause_turn": "stop",
-    "max_tokens": "length", "tool_use": "tool_calls", "refusal": "content_filter",
+    "end_turn": "stop",
+    "stop_sequence": "stop",
+    "pause_turn": "stop",
+    "max_tokens": "length",
+    "tool_use": "tool_calls",
+    "refusal": "content_filter",
 }
 _TOOL_CHOICE = {"auto": {"type": "auto"}, "required": {"type": "any"}, "none": {"type": "none"}}
 
@@ -110,10 +114,14 @@ def _translate_message(message: dict[str, Any], system: list[str], messages: lis
         blocks = _blocks(content)
         for call in message.get("tool_calls") or ():
             function = call.get("function") or {}
-            blocks.append({
-                "type": "tool_use", "id": call.get("id"), "name": function.get("name"),
-                "input": _arguments(function.get("arguments")),
-            })
+            blocks.append(
+                {
+                    "type": "tool_use",
+                    "id": call.get("id"),
+                    "name": function.get("name"),
+                    "input": _arguments(function.get("arguments")),
+                }
+            )
         _append(messages, "assistant", blocks)
     else:
         _append(messages, "user", _blocks(content))
@@ -193,8 +201,10 @@ def _tool_choice(choice: Any, parallel: Any) -> dict[str, Any] | None:
 def usage_of(usage: Any) -> dict[str, int]:
     """Anthropic usage as OpenAI's; cached prompt tokens still count as prompt tokens."""
     usage = usage if isinstance(usage, dict) else {}
-    prompt = sum(int(usage.get(key) or 0) for key in
-                 ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens"))
+    prompt = sum(
+        int(usage.get(key) or 0)
+        for key in ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
+    )
     completion = int(usage.get("output_tokens") or 0)
     return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
 
@@ -207,13 +217,20 @@ def to_openai_response(message: dict[str, Any], model: str, endpoint: Endpoint) 
             text.append(block.get("text", ""))
         elif block.get("type") == "tool_use":
             arguments = orjson.dumps(block.get("input")).decode()
-            tool_calls.append({
-                "id": block.get("id"), "type": "function",
-                "function": {"name": block.get("name"), "arguments": arguments},
-            })
+            tool_calls.append(
+                {
+                    "id": block.get("id"),
+                    "type": "function",
+                    "function": {"name": block.get("name"), "arguments": arguments},
+                }
+            )
     finish = FINISH_REASONS.get(message.get("stop_reason") or "end_turn", "stop")
-    base = {"id": message.get("id"), "created": now_seconds(), "model": model,
-            "usage": usage_of(message.get("usage"))}
+    base = {
+        "id": message.get("id"),
+        "created": now_seconds(),
+        "model": model,
+        "usage": usage_of(message.get("usage")),
+    }
     if endpoint == "completions":
         choice = {"index": 0, "text": "".join(text), "logprobs": None, "finish_reason": finish}
         return {**base, "object": "text_completion", "choices": [choice]}
@@ -229,7 +246,15 @@ class AnthropicStreamDecoder:
     """Translates Messages stream events into OpenAI chunk events, one upstream event at a time."""
 
     __slots__ = (
-        "_chat", "_created", "_id", "_include_usage", "_model", "_tools", "done", "finished", "usage",
+        "_chat",
+        "_created",
+        "_id",
+        "_include_usage",
+        "_model",
+        "_tools",
+        "done",
+        "finished",
+        "usage",
     )
 
     def __init__(self, model: str, include_usage: bool, endpoint: Endpoint) -> None:
@@ -278,8 +303,12 @@ class AnthropicStreamDecoder:
         if block.get("type") != "tool_use" or not self._chat:
             return None
         index = self._tools.setdefault(int(payload.get("index", 0)), len(self._tools))
-        call = {"index": index, "id": block.get("id"), "type": "function",
-                "function": {"name": block.get("name"), "arguments": ""}}
+        call = {
+            "index": index,
+            "id": block.get("id"),
+            "type": "function",
+            "function": {"name": block.get("name"), "arguments": ""},
+        }
         return self._chunk({"tool_calls": [call]})
 
     def _delta(self, payload: dict[str, Any]) -> bytes | None:
@@ -307,10 +336,18 @@ class AnthropicStreamDecoder:
     def _usage_chunk(self) -> bytes | None:
         if not self._include_usage or self.usage is None:
             return None
-        return sse_frame(orjson.dumps({
-            "id": self._id, "object": self._object(), "created": self._created, "model": self._model,
-            "choices": [], "usage": self.usage,
-        }))
+        return sse_frame(
+            orjson.dumps(
+                {
+                    "id": self._id,
+                    "object": self._object(),
+                    "created": self._created,
+                    "model": self._model,
+                    "choices": [],
+                    "usage": self.usage,
+                }
+            )
+        )
 
     def _object(self) -> str:
         return "chat.completion.chunk" if self._chat else "text_completion"
@@ -320,7 +357,14 @@ class AnthropicStreamDecoder:
             choice: dict[str, Any] = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
         else:
             choice = {"index": 0, "text": delta.get("content", ""), "logprobs": None, "finish_reason": finish}
-        return sse_frame(orjson.dumps({
-            "id": self._id, "object": self._object(), "created": self._created, "model": self._model,
-            "choices": [choice],
-        }))
+        return sse_frame(
+            orjson.dumps(
+                {
+                    "id": self._id,
+                    "object": self._object(),
+                    "created": self._created,
+                    "model": self._model,
+                    "choices": [choice],
+                }
+            )
+        )

@@ -25,8 +25,9 @@ from genai.settings_gateway import UpstreamSettings
 # Why an attempt failed. The first group may be retried on the same upstream; "rejected" means this
 # upstream refuses the request (bad key, unknown model) so only the next upstream may help; "bad_request"
 # is the client's fault and ends the request; "deadline" means the request's own time ran out.
-RETRYABLE = frozenset({"connect", "timeout", "disconnect", "rate_limited", "status_5xx", "malformed",
-                       "stream_error"})
+RETRYABLE = frozenset(
+    {"connect", "timeout", "disconnect", "rate_limited", "status_5xx", "malformed", "stream_error"}
+)
 WORKER_FAULTS = frozenset({"connect", "timeout", "disconnect", "status_5xx", "malformed", "stream_error"})
 
 DONE = b"data: [DONE]\n\n"
@@ -162,7 +163,14 @@ class UpstreamStream:
     """
 
     __slots__ = (
-        "_buffer", "_deadline", "_decoder", "_expired", "_idle", "_last_data", "_pending", "_response",
+        "_buffer",
+        "_deadline",
+        "_decoder",
+        "_expired",
+        "_idle",
+        "_last_data",
+        "_pending",
+        "_response",
         "_timer",
     )
 

@@ -24,7 +24,9 @@ from gateway.upstreams.base import (
 from genai.settings_gateway import UpstreamSettings
 
 _PATHS: dict[str, str] = {
-    "chat": "/v1/chat/completions", "completions": "/v1/completions", "embeddings": "/v1/embeddings",
+    "chat": "/v1/chat/completions",
+    "completions": "/v1/completions",
+    "embeddings": "/v1/embeddings",
 }
 _INCLUDE_USAGE = {"include_usage": True}
 # A JSON key can only match these outside of strings: inside one every quote is escaped.

@@ -26,7 +26,15 @@ def demo(
     from genai.cli.ingest_cmd import ingest
     from genai.cli.search_cmd import search
 
-    ingest(path=corpus, kb=DEMO_KB, include=[], exclude=[], keep_deleted=False, chunk_tokens=None,
-           overlap_tokens=None, as_json=False)
+    ingest(
+        path=corpus,
+        kb=DEMO_KB,
+        include=[],
+        exclude=[],
+        keep_deleted=False,
+        chunk_tokens=None,
+        overlap_tokens=None,
+        as_json=False,
+    )
     typer.echo("")
     search(query=question, kb=DEMO_KB, k=3, filters=[], as_json=False)

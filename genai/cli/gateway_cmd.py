@@ -22,8 +22,10 @@ def gateway(
     host: str | None = typer.Option(None, "--host", help="Interface to bind (default gateway.host)."),
     port: int | None = typer.Option(None, "--port", help="Port (default gateway.port, 8000)."),
     lazy_embeddings: bool = typer.Option(
-        False, "--lazy-embeddings", help="Load the embedding model on the first /v1/embeddings request "
-        "instead of in the background right after startup."
+        False,
+        "--lazy-embeddings",
+        help="Load the embedding model on the first /v1/embeddings request "
+        "instead of in the background right after startup.",
     ),
 ) -> None:
     """Run the OpenAI-compatible gateway (chat and text completions, embeddings, models) until Ctrl-C."""
@@ -42,8 +44,15 @@ def gateway(
     # uvicorn's own messages (startup, errors) as JSON lines too; the gateway writes its own access lines.
     configure_logging(address.log_level, logger="uvicorn")
     typer.echo(f"gateway: http://{address.host}:{address.port}/v1  (docs /docs, metrics /metrics)", err=True)
-    uvicorn.run(app, host=address.host, port=address.port, access_log=False, log_config=None,
-                log_level=address.log_level.lower(), timeout_graceful_shutdown=10)
+    uvicorn.run(
+        app,
+        host=address.host,
+        port=address.port,
+        access_log=False,
+        log_config=None,
+        log_level=address.log_level.lower(),
+        timeout_graceful_shutdown=10,
+    )
 
 
 def _with_address(settings: Settings, host: str | None, port: int | None) -> Settings:

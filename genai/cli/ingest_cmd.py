@@ -35,8 +35,13 @@ def ingest(
     settings = load_settings()
     try:
         request = IngestRequest(
-            source=str(path.resolve()), kb=kb, include=include or None, exclude=exclude or None,
-            keep_deleted=keep_deleted or None, chunk_tokens=chunk_tokens, overlap_tokens=overlap_tokens,
+            source=str(path.resolve()),
+            kb=kb,
+            include=include or None,
+            exclude=exclude or None,
+            keep_deleted=keep_deleted or None,
+            chunk_tokens=chunk_tokens,
+            overlap_tokens=overlap_tokens,
         )
     except ValidationError as error:
         fail("; ".join(f"{e['loc'][0]}: {e['msg']}" for e in error.errors()))
@@ -89,12 +94,17 @@ def _print_summary(summary: IngestSummary) -> None:
     table = Table(title=f"Ingested {summary.source} into {summary.kb}", show_header=True)
     for name in ("seen", "new", "changed", "unchanged", "deleted", "quarantined", "chunks", "tokens"):
         table.add_column(name, justify="right")
-    table.add_row(*(str(getattr(summary, name)) for name in
-                    ("seen", "new", "changed", "unchanged", "deleted", "quarantined", "chunks", "tokens")))
+    table.add_row(
+        *(
+            str(getattr(summary, name))
+            for name in ("seen", "new", "changed", "unchanged", "deleted", "quarantined", "chunks", "tokens")
+        )
+    )
     console = Console()
     console.print(table)
     stages = ", ".join(f"{stage} {secs:.1f}s" for stage, secs in summary.seconds.items())
     console.print(f"{summary.total_chunks} chunks in {summary.kb}; {stages}")
     if summary.quarantined:
-        console.print(f"[yellow]{summary.quarantined} quarantined:[/] "
-                      f"genai quarantine list --kb {summary.kb}")
+        console.print(
+            f"[yellow]{summary.quarantined} quarantined:[/] genai quarantine list --kb {summary.kb}"
+        )

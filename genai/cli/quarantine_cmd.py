@@ -32,6 +32,11 @@ def list_quarantined(
     for column in ("kb", "source", "check", "reason", "when"):
         table.add_column(column)
     for record in records:
-        table.add_row(record.kb, record.source, record.check, record.reason,
-                      record.created_at.strftime("%Y-%m-%d %H:%M"))
+        table.add_row(
+            record.kb,
+            record.source,
+            record.check,
+            record.reason,
+            record.created_at.strftime("%Y-%m-%d %H:%M"),
+        )
     Console().print(table)

@@ -44,8 +44,11 @@ def up(
             stop_process(gateway_process)
         fail(str(error), code=1)
     try:
-        configure_prefect(settings.model_copy(update={"prefect": prefect.model_copy(
-            update={"api_url": local_server_url(settings)})}))
+        configure_prefect(
+            settings.model_copy(
+                update={"prefect": prefect.model_copy(update={"api_url": local_server_url(settings)})}
+            )
+        )
         from prefect import serve
 
         from genai.orchestration.deployments import platform_deployments
@@ -64,8 +67,10 @@ def _start_gateway(settings: Settings) -> subprocess.Popen[bytes]:
 
     address = settings.gateway
     if server_answers(address.host, address.port):
-        fail(f"something already listens on {address.host}:{address.port}; stop it, pass --gateway-port "
-             "or --no-gateway")
+        fail(
+            f"something already listens on {address.host}:{address.port}; stop it, pass --gateway-port "
+            "or --no-gateway"
+        )
     log_file = settings.home / "logs" / "gateway.log"
     typer.echo(f"starting the gateway on http://{address.host}:{address.port}/v1 (log: {log_file})")
     try:

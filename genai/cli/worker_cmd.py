@@ -33,8 +33,9 @@ def _serve_until_interrupted(worker: WorkerProcess, ready_timeout: float) -> int
         typer.echo(f"vLLM serves {worker.served_model_name!r} on {worker.url}/v1  (Ctrl-C stops it)")
         assert worker.process is not None
         code = worker.process.wait()
-        typer.secho(f"vLLM exited with code {code}; log: {worker.config.log_file}", err=True,
-                    fg=typer.colors.RED)
+        typer.secho(
+            f"vLLM exited with code {code}; log: {worker.config.log_file}", err=True, fg=typer.colors.RED
+        )
         return 1
     except WorkerStartError as error:
         typer.secho(f"error: {error}", err=True, fg=typer.colors.RED)
@@ -47,26 +48,38 @@ def _serve_until_interrupted(worker: WorkerProcess, ready_timeout: float) -> int
 
 
 def worker(
-    model: str = typer.Option(..., "--model", help="A model directory, a hub id already in the local "
-                              "cache, or 'tiny' (an offline tiny model built under GENAI_HOME/models)."),
+    model: str = typer.Option(
+        ...,
+        "--model",
+        help="A model directory, a hub id already in the local "
+        "cache, or 'tiny' (an offline tiny model built under GENAI_HOME/models).",
+    ),
     port: int = typer.Option(..., "--port", min=1, max=65535, help="Port to serve on."),
     host: str = typer.Option("127.0.0.1", "--host", help="Interface to bind (0.0.0.0 for other machines)."),
     served_model_name: str | None = typer.Option(
-        None, "--served-model-name", help="Model name clients send (default: 'tiny' or the model path)."),
+        None, "--served-model-name", help="Model name clients send (default: 'tiny' or the model path)."
+    ),
     max_model_len: int = typer.Option(512, "--max-model-len", min=16, help="Longest prompt + completion."),
     device: str = typer.Option("cpu", "--device", help="cpu or gpu."),
     task: str = typer.Option(
-        "generate", "--task", help="generate (chat and completions) or embed (/v1/embeddings, pooled)."),
+        "generate", "--task", help="generate (chat and completions) or embed (/v1/embeddings, pooled)."
+    ),
     cpu_bind: str = typer.Option(
-        "auto", "--cpu-bind", help="CPU only: cores for vLLM's compute threads (VLLM_CPU_OMP_THREADS_BIND), "
-        "e.g. 0 or 2-3; give each worker on one machine its own cores."),
+        "auto",
+        "--cpu-bind",
+        help="CPU only: cores for vLLM's compute threads (VLLM_CPU_OMP_THREADS_BIND), "
+        "e.g. 0 or 2-3; give each worker on one machine its own cores.",
+    ),
     kv_cache_gib: int = typer.Option(1, "--kv-cache-gib", min=1, help="CPU only: KV cache size in GiB."),
     gpu_memory_utilization: float = typer.Option(
-        0.9, "--gpu-memory-utilization", min=0.05, max=1.0, help="GPU only: share of GPU memory vLLM takes."),
+        0.9, "--gpu-memory-utilization", min=0.05, max=1.0, help="GPU only: share of GPU memory vLLM takes."
+    ),
     tensor_parallel_size: int = typer.Option(
-        1, "--tensor-parallel-size", min=1, help="GPU only: GPUs one model is split over."),
+        1, "--tensor-parallel-size", min=1, help="GPU only: GPUs one model is split over."
+    ),
     ready_timeout: float = typer.Option(
-        600.0, "--ready-timeout", min=1, help="Seconds to wait for readiness."),
+        600.0, "--ready-timeout", min=1, help="Seconds to wait for readiness."
+    ),
     vllm_args: list[str] | None = typer.Argument(None, help="Extra vLLM arguments, after --."),
 ) -> None:
     """Serve a model with vLLM (OpenAI-compatible API) until Ctrl-C."""
@@ -81,11 +94,20 @@ def worker(
     typer.echo(f"starting vLLM for {model} on http://{host}:{port} (log: {log_file})")
     try:
         process = start_vllm_worker(
-            model, port, served_model_name, host=host, max_model_len=max_model_len,
-            device="gpu" if device == "gpu" else "cpu", cpu_bind=cpu_bind, kv_cache_gib=kv_cache_gib,
-            gpu_memory_utilization=gpu_memory_utilization, tensor_parallel_size=tensor_parallel_size,
-            task="embed" if task == "embed" else "generate", extra_args=vllm_args or [],
-            log_file=log_file, home=settings.home,
+            model,
+            port,
+            served_model_name,
+            host=host,
+            max_model_len=max_model_len,
+            device="gpu" if device == "gpu" else "cpu",
+            cpu_bind=cpu_bind,
+            kv_cache_gib=kv_cache_gib,
+            gpu_memory_utilization=gpu_memory_utilization,
+            tensor_parallel_size=tensor_parallel_size,
+            task="embed" if task == "embed" else "generate",
+            extra_args=vllm_args or [],
+            log_file=log_file,
+            home=settings.home,
         )
     except VllmNotInstalledError as error:
         fail(str(error), code=1)

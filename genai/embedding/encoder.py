@@ -86,10 +86,12 @@ class _BatchTokenizer:
         pad_id = getattr(hf_tokenizer, "pad_token_id", None)
         spec = {
             # to_str keeps the normalizer the model configured (lower-casing, for one).
-            "json": backend.to_str(), "max_len": max_len,
+            "json": backend.to_str(),
+            "max_len": max_len,
             "truncation_side": getattr(hf_tokenizer, "truncation_side", "right"),
             "pad_id": int(pad_id) if pad_id is not None else 0,
-            "left_pad": getattr(hf_tokenizer, "padding_side", "right") == "left", "type_ids": False,
+            "left_pad": getattr(hf_tokenizer, "padding_side", "right") == "left",
+            "type_ids": False,
         }
         tokenizer = cls(spec)
         # Token type ids are sent only when they are not all zeros (the model's own default).
@@ -243,7 +245,10 @@ class Encoder:
         return prompt or None
 
     def _encode(
-        self, items: Sequence[T], size: Callable[[T], int], features: Callable[[list[T]], Features],
+        self,
+        items: Sequence[T],
+        size: Callable[[T], int],
+        features: Callable[[list[T]], Features],
         batch_size: int | None,
     ) -> np.ndarray:
         """Sort ``items`` longest first, batch them, featurize batches on the pool, run, restore order."""

@@ -17,5 +17,11 @@ def encoder_for(embedding: EmbeddingSettings) -> Encoder:
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     from genai.embedding.encoder import get_encoder
 
-    return get_encoder(embedding.model, embedding.device, embedding.dtype, embedding.batch_size,
-                       embedding.tokenizer_workers, embedding.max_seq_length)
+    return get_encoder(
+        embedding.model,
+        embedding.device,
+        embedding.dtype,
+        embedding.batch_size,
+        embedding.tokenizer_workers,
+        embedding.max_seq_length,
+    )

@@ -49,8 +49,31 @@ _OPENERS = frozenset("\"'\u201c\u2018\u00ab([")
 # Latin enders must be followed by whitespace (so '3.14' and 'e.g.,' never split); CJK enders need none.
 _SENTENCE_END = re.compile(f"[.!?\u2026]+[{_CLOSERS}]*(?=\\s)|[{_CJK_ENDERS}]+[{_CLOSERS}]*")
 _ABBREVIATIONS = frozenset(
-    {"e.g.", "i.e.", "dr.", "mr.", "mrs.", "ms.", "prof.", "sr.", "jr.", "st.", "vs.", "cf.", "al.",
-     "fig.", "figs.", "eq.", "approx.", "inc.", "ltd.", "corp.", "dept.", "u.s.", "u.k."}
+    {
+        "e.g.",
+        "i.e.",
+        "dr.",
+        "mr.",
+        "mrs.",
+        "ms.",
+        "prof.",
+        "sr.",
+        "jr.",
+        "st.",
+        "vs.",
+        "cf.",
+        "al.",
+        "fig.",
+        "figs.",
+        "eq.",
+        "approx.",
+        "inc.",
+        "ltd.",
+        "corp.",
+        "dept.",
+        "u.s.",
+        "u.k.",
+    }
 )
 # Blocks of this many characters tokenize several times faster than one huge string, and in parallel.
 _BLOCK_CHARS = 8192

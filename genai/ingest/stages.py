@@ -72,8 +72,15 @@ def _quarantine_entries(
     sources = {doc.doc_id: doc.source for doc in docs}
     now = datetime.now(UTC)
     return [
-        QuarantineRecord(kb=kb, run_id=run_id, doc_id=doc_id, source=sources.get(doc_id, doc_id),
-                         check=pairs[0][0], reason="; ".join(reason for _, reason in pairs), created_at=now)
+        QuarantineRecord(
+            kb=kb,
+            run_id=run_id,
+            doc_id=doc_id,
+            source=sources.get(doc_id, doc_id),
+            check=pairs[0][0],
+            reason="; ".join(reason for _, reason in pairs),
+            created_at=now,
+        )
         for doc_id, pairs in failed.items()
     ]
 
@@ -101,7 +108,8 @@ def chunk_documents(
 
     tokenizer = load_tokenizer(settings.embedding.model)
     model_limit = settings.embedding.max_seq_length or model_max_seq_length(
-        resolve_model_path(settings.embedding.model))
+        resolve_model_path(settings.embedding.model)
+    )
     check_fits_model(settings.chunking, model_limit, special_token_count(tokenizer))
     reuse_ids = _embeds_on_gpu(settings)
     window = ChunkedWindow()
@@ -159,7 +167,11 @@ def embed_chunks(chunks: Sequence[Chunk], settings: Settings) -> np.ndarray:
 
 
 def write_window(
-    window: ChunkedWindow, vectors: np.ndarray, stores: IngestStores, kb: str, version: str,
+    window: ChunkedWindow,
+    vectors: np.ndarray,
+    stores: IngestStores,
+    kb: str,
+    version: str,
     replaced: set[str] | frozenset[str] = frozenset(),
 ) -> int:
     """Write a window's vectors and chunks in crash-safe order; returns the number of chunks written.
@@ -172,8 +184,13 @@ def write_window(
     offset = 0
     for doc in window.docs:
         chunks = window.chunks[doc.doc_id]
-        extras = {"doc_hash": doc.content_hash, "pipeline_version": version, "source": doc.source,
-                  "title": doc.title, "type": doc.type}
+        extras = {
+            "doc_hash": doc.content_hash,
+            "pipeline_version": version,
+            "source": doc.source,
+            "title": doc.title,
+            "type": doc.type,
+        }
         points += [(chunk, vectors[offset + i], extras) for i, chunk in enumerate(chunks)]
         offset += len(chunks)
         items.append((_record(doc, chunks, kb, version, now), chunks))
@@ -187,10 +204,18 @@ def write_window(
 
 def _record(doc: ParsedDocument, chunks: list[Chunk], kb: str, version: str, now: datetime) -> DocumentRecord:
     return DocumentRecord(
-        kb=kb, doc_id=doc.doc_id, source=doc.source, title=doc.title, type=doc.type,
-        size_bytes=doc.size_bytes, modified=doc.modified, content_hash=doc.content_hash,
-        pipeline_version=version, chunk_count=len(chunks),
-        token_count=sum(chunk.token_count for chunk in chunks), ingested_at=now,
+        kb=kb,
+        doc_id=doc.doc_id,
+        source=doc.source,
+        title=doc.title,
+        type=doc.type,
+        size_bytes=doc.size_bytes,
+        modified=doc.modified,
+        content_hash=doc.content_hash,
+        pipeline_version=version,
+        chunk_count=len(chunks),
+        token_count=sum(chunk.token_count for chunk in chunks),
+        ingested_at=now,
     )
 
 

@@ -38,8 +38,18 @@ class IngestSummary(BaseModel):
         """The counts as table rows, for the Prefect table artifact and the CLI."""
         rows: list[dict[str, str | int | float]] = [
             {"measure": name, "value": getattr(self, name)}
-            for name in ("seen", "new", "changed", "unchanged", "deleted", "quarantined", "chunks", "tokens",
-                         "total_chunks", "repaired")
+            for name in (
+                "seen",
+                "new",
+                "changed",
+                "unchanged",
+                "deleted",
+                "quarantined",
+                "chunks",
+                "tokens",
+                "total_chunks",
+                "repaired",
+            )
         ]
         rows += [{"measure": f"seconds.{stage}", "value": secs} for stage, secs in self.seconds.items()]
         return rows
@@ -65,6 +75,8 @@ class IngestSummary(BaseModel):
             lines += ["| quality suite | verdict |", "|---|---|"]
             lines += [f"| {suite} | {verdict} |" for suite, verdict in self.quality.items()]
         if self.quarantined:
-            lines += ["", f"{self.quarantined} document(s) quarantined: "
-                          f"`genai quarantine list --kb {self.kb}`."]
+            lines += [
+                "",
+                f"{self.quarantined} document(s) quarantined: `genai quarantine list --kb {self.kb}`.",
+            ]
         return "\n".join(lines)

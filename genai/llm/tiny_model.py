@@ -44,9 +44,14 @@ CHAT_TEMPLATE = (
     "{%- if add_generation_prompt -%}{{- '<|assistant|>\\n' -}}{%- endif -%}"
 )
 
-_FILES = ("config.json", "model.safetensors", "generation_config.json", "tokenizer.json",
-          "tokenizer_config.json", MARKER_FILE)
-
+_FILES = (
+    "config.json",
+    "model.safetensors",
+    "generation_config.json",
+    "tokenizer.json",
+    "tokenizer_config.json",
+    MARKER_FILE,
+)
 
 
 def _words(text: str) -> tuple[str, ...]:
@@ -84,15 +89,57 @@ _ADVERBS = _words(
 )
 _PREPOSITIONS = _words("near behind under above beside across through after before without with from into")
 _SYLLABLES = (
-    "ka", "lo", "mi", "ren", "tor", "vel", "sha", "qui", "dan", "ber", "lin", "po", "gra", "the", "zu",
-    "mar", "el", "ost", "fen", "ira", "cor", "nu", "bal", "wen", "ty", "sor", "ex", "ap", "lum", "dra",
-    "vik", "sel", "om", "pra", "tes", "ul", "zan", "chi", "rho", "gel", "bri", "naf", "os", "kel", "mun",
+    "ka",
+    "lo",
+    "mi",
+    "ren",
+    "tor",
+    "vel",
+    "sha",
+    "qui",
+    "dan",
+    "ber",
+    "lin",
+    "po",
+    "gra",
+    "the",
+    "zu",
+    "mar",
+    "el",
+    "ost",
+    "fen",
+    "ira",
+    "cor",
+    "nu",
+    "bal",
+    "wen",
+    "ty",
+    "sor",
+    "ex",
+    "ap",
+    "lum",
+    "dra",
+    "vik",
+    "sel",
+    "om",
+    "pra",
+    "tes",
+    "ul",
+    "zan",
+    "chi",
+    "rho",
+    "gel",
+    "bri",
+    "naf",
+    "os",
+    "kel",
+    "mun",
 )
 _CODE_LINES = (
     "def {name}(value: int) -> int:\n    return value * {n} + {m}\n",
     "for item in {name}_items:\n    total += item.{name}\n",
-    "if {name} is None:\n    raise ValueError(\"missing {name}\")\n",
-    "{name} = {{\"id\": {n}, \"size\": {m}, \"ok\": true}}\n",
+    'if {name} is None:\n    raise ValueError("missing {name}")\n',
+    '{name} = {{"id": {n}, "size": {m}, "ok": true}}\n',
     "curl -s http://127.0.0.1:{port}/v1/{name}\n",
     "SELECT {name}, count(*) FROM events WHERE id > {n} GROUP BY {name};\n",
 )
@@ -134,8 +181,12 @@ def training_corpus(seed: int = 0, paragraphs: int = 8000) -> Iterator[str]:
     for _ in range(paragraphs):
         if rng.random() < 0.15:
             template = rng.choice(_CODE_LINES)
-            yield template.format(name=_pseudo_word(rng), n=rng.randint(0, 999), m=rng.randint(0, 99),
-                                  port=rng.randint(1024, 65535))
+            yield template.format(
+                name=_pseudo_word(rng),
+                n=rng.randint(0, 999),
+                m=rng.randint(0, 99),
+                port=rng.randint(1024, 65535),
+            )
         else:
             yield " ".join(_sentence(rng) for _ in range(rng.randint(1, 5))) + "\n"
 
@@ -255,9 +306,12 @@ def create_tiny_model(target: Path, seed: int = 0) -> Path:
     try:
         tokenizer = _save_tokenizer(_train_tokenizer(seed), staging)
         _save_model(tokenizer, staging, seed)
-        (staging / MARKER_FILE).write_text(json.dumps(
-            {"recipe_version": RECIPE_VERSION, "seed": seed, "vocab_size": len(tokenizer)},
-            indent=2) + "\n")
+        (staging / MARKER_FILE).write_text(
+            json.dumps(
+                {"recipe_version": RECIPE_VERSION, "seed": seed, "vocab_size": len(tokenizer)}, indent=2
+            )
+            + "\n"
+        )
         _readable_by_all(staging)
         _move_into_place(staging, target, seed)
     finally:

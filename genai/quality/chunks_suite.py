@@ -17,13 +17,21 @@ SUITE_NAME = "chunks"
 def chunk_expectations(settings: ChunkingSettings) -> list[Expectation]:
     """The suite, in the order failures are reported."""
     return [
-        Expectation("non_empty_chunk", "ExpectColumnValuesToBeBetween",
-                    {"column": "text_chars", "min_value": 1}),
-        Expectation("token_count_within_bounds", "ExpectColumnValuesToBeBetween",
-                    {"column": "token_count", "min_value": settings.min_chunk_tokens,
-                     "max_value": settings.chunk_tokens}),
-        Expectation("unique_chunk_number", "ExpectCompoundColumnsToBeUnique",
-                    {"column_list": ["doc_id", "chunk_no"]}),
+        Expectation(
+            "non_empty_chunk", "ExpectColumnValuesToBeBetween", {"column": "text_chars", "min_value": 1}
+        ),
+        Expectation(
+            "token_count_within_bounds",
+            "ExpectColumnValuesToBeBetween",
+            {
+                "column": "token_count",
+                "min_value": settings.min_chunk_tokens,
+                "max_value": settings.chunk_tokens,
+            },
+        ),
+        Expectation(
+            "unique_chunk_number", "ExpectCompoundColumnsToBeUnique", {"column_list": ["doc_id", "chunk_no"]}
+        ),
     ]
 
 
@@ -32,8 +40,10 @@ def explain(check: str, chunk: Chunk, settings: ChunkingSettings) -> str:
     if check == "non_empty_chunk":
         return f"chunk {chunk.chunk_no} has no text"
     if check == "token_count_within_bounds":
-        return (f"chunk {chunk.chunk_no} has {chunk.token_count} tokens, outside "
-                f"[{settings.min_chunk_tokens}, {settings.chunk_tokens}] (chunking settings)")
+        return (
+            f"chunk {chunk.chunk_no} has {chunk.token_count} tokens, outside "
+            f"[{settings.min_chunk_tokens}, {settings.chunk_tokens}] (chunking settings)"
+        )
     if check == "unique_chunk_number":
         return f"chunk number {chunk.chunk_no} appears twice"
     return check
@@ -54,6 +64,7 @@ def validate_chunks(
         }
     )
     outcome = run_suite(SUITE_NAME, chunk_expectations(settings), frame)
-    failed = failures_by_doc(outcome, chunks, lambda item: item.doc_id,
-                             lambda check, item: explain(check, item, settings))
+    failed = failures_by_doc(
+        outcome, chunks, lambda item: item.doc_id, lambda check, item: explain(check, item, settings)
+    )
     return outcome, failed

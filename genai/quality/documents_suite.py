@@ -19,14 +19,24 @@ def document_expectations(settings: IngestSettings) -> list[Expectation]:
     """The suite, in the order failures are reported (the root cause first)."""
     return [
         Expectation("parsed", "ExpectColumnValuesToBeNull", {"column": "parse_error"}),
-        Expectation("decodable_text", "ExpectColumnValuesToBeInSet",
-                    {"column": "decodable", "value_set": [True]}),
-        Expectation("allowed_type", "ExpectColumnValuesToBeInSet",
-                    {"column": "type", "value_set": sorted(settings.allowed_types)}),
-        Expectation("size_within_bounds", "ExpectColumnValuesToBeBetween",
-                    {"column": "size_bytes", "min_value": 1, "max_value": settings.max_document_bytes}),
-        Expectation("non_empty_text", "ExpectColumnValuesToBeBetween",
-                    {"column": "text_chars", "min_value": settings.min_text_chars}),
+        Expectation(
+            "decodable_text", "ExpectColumnValuesToBeInSet", {"column": "decodable", "value_set": [True]}
+        ),
+        Expectation(
+            "allowed_type",
+            "ExpectColumnValuesToBeInSet",
+            {"column": "type", "value_set": sorted(settings.allowed_types)},
+        ),
+        Expectation(
+            "size_within_bounds",
+            "ExpectColumnValuesToBeBetween",
+            {"column": "size_bytes", "min_value": 1, "max_value": settings.max_document_bytes},
+        ),
+        Expectation(
+            "non_empty_text",
+            "ExpectColumnValuesToBeBetween",
+            {"column": "text_chars", "min_value": settings.min_text_chars},
+        ),
         Expectation("unique_doc_id", "ExpectColumnValuesToBeUnique", {"column": "doc_id"}),
     ]
 
@@ -42,11 +52,15 @@ def explain(check: str, doc: ParsedDocument, settings: IngestSettings) -> str:
     if check == "size_within_bounds":
         if doc.size_bytes < 1:
             return "the file is empty (0 bytes)"
-        return (f"the file is {doc.size_bytes:,} bytes, over the {settings.max_document_bytes:,}-byte limit "
-                "(ingest.max_document_bytes)")
+        return (
+            f"the file is {doc.size_bytes:,} bytes, over the {settings.max_document_bytes:,}-byte limit "
+            "(ingest.max_document_bytes)"
+        )
     if check == "non_empty_text":
-        return (f"no text left after parsing ({len(doc.text.strip())} characters; "
-                f"ingest.min_text_chars is {settings.min_text_chars})")
+        return (
+            f"no text left after parsing ({len(doc.text.strip())} characters; "
+            f"ingest.min_text_chars is {settings.min_text_chars})"
+        )
     if check == "unique_doc_id":
         return f"another document in this run has the same doc_id {doc.doc_id!r}"
     return check
@@ -69,6 +83,7 @@ def validate_documents(
         }
     )
     outcome = run_suite(SUITE_NAME, document_expectations(settings), frame)
-    failed = failures_by_doc(outcome, docs, lambda item: item.doc_id,
-                             lambda check, item: explain(check, item, settings))
+    failed = failures_by_doc(
+        outcome, docs, lambda item: item.doc_id, lambda check, item: explain(check, item, settings)
+    )
     return outcome, failed

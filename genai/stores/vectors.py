@@ -219,8 +219,11 @@ class VectorStore:
         stale = [
             models.Filter(
                 must=[_condition("doc_id", doc_id)],
-                must_not=[models.Filter(must=[_condition("doc_hash", doc_hash),
-                                              _condition("pipeline_version", version)])],
+                must_not=[
+                    models.Filter(
+                        must=[_condition("doc_hash", doc_hash), _condition("pipeline_version", version)]
+                    )
+                ],
             )
             for doc_id, (doc_hash, version) in keep.items()
         ]
@@ -236,13 +239,19 @@ class VectorStore:
             offset = None
             while True:
                 points, offset = client.scroll(
-                    name, limit=1024, offset=offset, with_vectors=False,
+                    name,
+                    limit=1024,
+                    offset=offset,
+                    with_vectors=False,
                     with_payload=["doc_id", "doc_hash", "pipeline_version"],
                 )
                 for point in points:
                     payload = point.payload or {}
-                    key = (payload.get("doc_id", ""), payload.get("doc_hash", ""),
-                           payload.get("pipeline_version", ""))
+                    key = (
+                        payload.get("doc_id", ""),
+                        payload.get("doc_hash", ""),
+                        payload.get("pipeline_version", ""),
+                    )
                     owners[key] = owners.get(key, 0) + 1
                 if offset is None:
                     return owners
