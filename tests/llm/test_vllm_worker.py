@@ -100,7 +100,7 @@ def test_cli_rejects_an_unknown_device() -> None:
 def test_gpu_manifest_is_a_headless_gpu_deployment() -> None:
     import yaml
 
-    manifest = Path(__file__).parents[1] / "deployments" / "k8s" / "vllm-gpu.yaml"
+    manifest = Path(__file__).parents[2] / "deployments" / "k8s" / "vllm-gpu.yaml"
     docs = {doc["kind"]: doc for doc in yaml.safe_load_all(manifest.read_text())}
     # Headless: the gateway's DNS discovery sees every pod's address, not one virtual IP.
     assert docs["Service"]["spec"]["clusterIP"] == "None"

@@ -21,7 +21,7 @@ from genai.settings import Settings
 from tests.fixtures.documents import write_good_corpus
 from tests.fixtures.ingest import assert_consistent
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def free_port() -> int:
