@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING, Any
 from fastapi import FastAPI
 
 from gateway.api import api_routers
-from gateway.api.embeddings import EmbeddingService
 from gateway.api.errors import install_error_handlers
 from gateway.api.middleware import GatewayMiddleware
 from gateway.api.openapi import add_component_schemas
 from gateway.api.state import GatewayState
+from gateway.embeddings import EmbeddingService
 from gateway.gc_tuning import tune_for_serving
 from gateway.protocol import (
     ChatCompletion,

@@ -1,9 +1,8 @@
-"""POST /v1/embeddings, served in-process by the platform's embedding model.
+"""POST /v1/embeddings, served in-process by the platform's embedding model (``gateway.embeddings``).
 
-The model is the one ingestion embeds chunks with (``genai.embedding.shared.encoder_for``), so a vector
-from this endpoint equals the one stored for the same text. Loading it imports torch and takes seconds, so
-it happens off the event loop: in a background thread started after startup, or on the first request,
-whichever comes first. Encoding runs in a worker thread too; the event loop keeps serving completions.
+Loading the model imports torch and takes seconds, so it happens off the event loop: in a background
+thread started after startup, or on the first request, whichever comes first. Encoding runs in a worker
+thread too; the event loop keeps serving completions.
 
 Model names are those in ``gateway.embedding_models``. Any other routed model is passed to the router,
 which forwards the client's body to the model's upstreams (vLLM pooling workers, OpenAI, Azure...) with
@@ -14,9 +13,7 @@ the same retries, fallback and deadline as a completion; an upstream kind withou
 from __future__ import annotations
 
 import base64
-import logging
-import threading
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 
 import anyio.to_thread
 import numpy as np
@@ -31,91 +28,11 @@ from gateway.api.openapi import body_schema
 from gateway.api.responses import json_response
 from gateway.api.route import DirectRoute
 from gateway.api.state import gateway_state
-from gateway.errors import InvalidRequest, NoHealthyUpstream
-from gateway.gc_tuning import freeze_startup_objects
+from gateway.errors import InvalidRequest
 from gateway.protocol.common import error_responses
 from gateway.protocol.embeddings import EmbeddingInput, EmbeddingRequest, EmbeddingResponse
 
-if TYPE_CHECKING:
-    from tokenizers import Tokenizer
-
-    from genai.embedding.encoder import Encoder
-    from genai.settings import EmbeddingSettings
-
-logger = logging.getLogger("genai.gateway.embeddings")
-
 MAX_INPUTS = 2048  # OpenAI's own limit per request
-
-
-class EmbeddingService:
-    """The platform's encoder and its tokenizer (for usage counts), loaded once, on first need."""
-
-    def __init__(self, embedding: EmbeddingSettings, names: list[str]) -> None:
-        self.settings = embedding
-        self.names = frozenset(names)
-        self._lock = threading.Lock()
-        self._loaded: tuple[Encoder, Tokenizer] | None = None
-
-    def serves(self, model: str) -> bool:
-        return model in self.names
-
-    @property
-    def loaded(self) -> bool:
-        return self._loaded is not None
-
-    def warm_up(self) -> threading.Thread:
-        """Load the model in a daemon thread; a failure is logged and retried by the first request."""
-
-        def load() -> None:
-            try:
-                self._load()
-            except Exception:
-                logger.exception("the embedding model %r could not be loaded", self.settings.model)
-                return
-            # torch and the model leave hundreds of thousands of long-lived objects: keep them out of
-            # every later full collection.
-            freeze_startup_objects()
-
-        thread = threading.Thread(target=load, name="embedding-warm-up", daemon=True)
-        thread.start()
-        return thread
-
-    def _load(self) -> tuple[Encoder, Tokenizer]:
-        loaded = self._loaded
-        if loaded is not None:
-            return loaded
-        with self._lock:
-            if self._loaded is None:
-                from genai.embedding.shared import encoder_for
-                from genai.embedding.tokenizer import load_tokenizer
-
-                self._loaded = (encoder_for(self.settings), load_tokenizer(self.settings.model))
-                logger.info("embedding model %r loaded", self.settings.model)
-            return self._loaded
-
-    def embed(self, texts: list[str], dimensions: int | None = None) -> tuple[np.ndarray, int]:
-        """Vectors (float32, one row per text, as ingestion stores them) and the prompt tokens counted.
-
-        Blocking: call it from a worker thread.
-        """
-        try:
-            encoder, tokenizer = self._load()
-        except Exception as error:
-            raise NoHealthyUpstream(
-                f"The embedding model could not be loaded: {error}", code="embedding_model_unavailable"
-            ) from error
-        if dimensions is not None and dimensions != encoder.dim:
-            raise InvalidRequest(
-                f"dimensions={dimensions} is not supported: this model's vectors have {encoder.dim} "
-                "dimensions and cannot be shortened.",
-                param="dimensions",
-            )
-        vectors = encoder.encode(texts)
-        # The model sees special tokens and truncates at its limit; usage counts what it actually read.
-        limit = encoder.max_seq_length
-        tokens = sum(min(len(encoding.ids), limit) for encoding in tokenizer.encode_batch(texts))
-        return vectors, tokens
-
 
 router = APIRouter(tags=["embeddings"], route_class=DirectRoute)
 

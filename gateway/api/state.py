@@ -16,8 +16,8 @@ from starlette.requests import Request
 from gateway.router_protocol import ModelRouter
 
 if TYPE_CHECKING:
-    from gateway.api.embeddings import EmbeddingService
-    from genai.settings_gateway import GatewaySettings
+    from gateway.embeddings import EmbeddingService
+    from genai.settings.gateway import GatewaySettings
 
 
 @dataclass

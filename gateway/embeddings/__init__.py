@@ -1,0 +1,5 @@
+"""The embedding model the gateway serves in-process (``EmbeddingService``)."""
+
+from gateway.embeddings.service import EmbeddingService
+
+__all__ = ["EmbeddingService"]
