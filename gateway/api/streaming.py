@@ -23,10 +23,10 @@ from starlette.types import Receive, Scope, Send
 from gateway.api.exchange import Exchange
 from gateway.context import RequestContext
 from gateway.errors import GatewayError, UpstreamFailed
+from gateway.sse import DONE, error_event
 
 logger = logging.getLogger("genai.gateway.app")
 
-DONE = b"data: [DONE]\n\n"
 _ERROR_EVENT = re.compile(rb'^data: ?\{\s*"error"')
 # A chunk that carries generated output (not just the assistant role or an empty string).
 _CONTENT = re.compile(rb'"(?:content|text|reasoning_content)":\s*"[^"]|"tool_calls":\s*\[\s*\{')
@@ -46,10 +46,6 @@ class EventStreamResponse(StreamingResponse):
             if aclose is not None:
                 with anyio.CancelScope(shield=True):
                     await aclose()
-
-
-def error_event(error: GatewayError) -> bytes:
-    return b"data: " + orjson.dumps(error.body()) + b"\n\n"
 
 
 async def relay(

@@ -17,7 +17,7 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
-    from gateway.routing.pool import Worker
+    from gateway.routing.worker import Worker
 
 RING_REPLICAS = 100  # virtual nodes per worker: enough for an even split between a handful of workers
 AFFINITY_LOAD_FACTOR = 2.0  # the affine worker is used while its load <= factor * (average load + 1)

@@ -11,8 +11,9 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from gateway.routing.pool import Pool, Worker
-from gateway.upstreams.base import Provider
+from gateway.routing.pool import Pool
+from gateway.routing.worker import Worker
+from gateway.upstreams.provider import Provider
 
 log = logging.getLogger(__name__)
 

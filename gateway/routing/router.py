@@ -22,8 +22,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-import orjson
-
 from gateway.context import RequestContext
 from gateway.errors import (
     DeadlineExceeded,
@@ -39,12 +37,16 @@ from gateway.routing import discovery, health, vllm_metrics
 from gateway.routing.balancer import Balancer
 from gateway.routing.discovery import Resolver
 from gateway.routing.periodic import spawn
-from gateway.routing.pool import DOWN_AFTER_FAILED_CHECKS, Lease, Pool, Worker
+from gateway.routing.pool import Pool
 from gateway.routing.retry import backoff, honoured_retry_after
+from gateway.routing.worker import DOWN_AFTER_FAILED_CHECKS, Lease, Worker
+from gateway.sse import DONE, error_event
 from gateway.telemetry.metrics import ERRORS, FALLBACKS, RETRIES, TIME_TO_FIRST_TOKEN, TOKENS
 from gateway.upstreams import make_provider
-from gateway.upstreams.base import DONE, Provider, UpstreamError, UpstreamStream, normalise_usage
-from genai.settings_gateway import GatewaySettings
+from gateway.upstreams.base import UpstreamStream, normalise_usage
+from gateway.upstreams.errors import UpstreamError
+from gateway.upstreams.provider import Provider
+from genai.settings.gateway import GatewaySettings
 
 log = logging.getLogger(__name__)
 
@@ -396,7 +398,7 @@ class Router:
             if upstream.usage is not None:
                 self._meter(ctx, upstream.usage)
         if failure is not None:
-            yield b"data: " + orjson.dumps(failure.body()) + b"\n\n"
+            yield error_event(failure)
         yield DONE
 
     def _meter(self, ctx: RequestContext, usage: dict[str, int]) -> None:

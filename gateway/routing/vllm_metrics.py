@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from gateway.routing.pool import Pool, Worker
-    from gateway.upstreams.base import Provider
+    from gateway.routing.pool import Pool
+    from gateway.routing.worker import Worker
+    from gateway.upstreams.provider import Provider
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,5 @@
-"""Providers: the protocols the gateway speaks to upstreams, behind one small interface (``base.Provider``).
+"""Providers: the protocols the gateway speaks to upstreams, behind one small interface
+(``provider.Provider``).
 
 ``openai`` covers every OpenAI-compatible server (vLLM, SGLang, TGI, Ollama, OpenAI, Azure OpenAI);
 ``anthropic`` translates to and from Anthropic's Messages API.
@@ -7,9 +8,11 @@
 from __future__ import annotations
 
 from gateway.upstreams.anthropic import AnthropicProvider
-from gateway.upstreams.base import Provider, UpstreamError, UpstreamStream
+from gateway.upstreams.base import UpstreamStream
+from gateway.upstreams.errors import UpstreamError
 from gateway.upstreams.openai_compat import OpenAICompatProvider
-from genai.settings_gateway import UpstreamSettings
+from gateway.upstreams.provider import Provider
+from genai.settings.gateway import UpstreamSettings
 
 PROVIDERS: dict[str, type[Provider]] = {"openai": OpenAICompatProvider, "anthropic": AnthropicProvider}
 

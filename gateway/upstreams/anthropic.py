@@ -15,8 +15,11 @@ import orjson
 
 from gateway.context import Endpoint, RequestContext
 from gateway.errors import InvalidRequest
-from gateway.upstreams.base import Provider, UpstreamError, now_seconds, sse_data, sse_frame
-from genai.settings_gateway import UpstreamSettings
+from gateway.sse import sse_data, sse_frame
+from gateway.upstreams.base import now_seconds
+from gateway.upstreams.errors import UpstreamError
+from gateway.upstreams.provider import Provider
+from genai.settings.gateway import UpstreamSettings
 
 ANTHROPIC_VERSION = "2023-06-01"
 DEFAULT_MAX_TOKENS = 4096  # the Messages API has no default; OpenAI's is "as many as fit"

@@ -14,14 +14,11 @@ from typing import Any
 import orjson
 
 from gateway.context import Endpoint, RequestContext
-from gateway.upstreams.base import (
-    Provider,
-    UpstreamError,
-    normalise_usage,
-    sse_data,
-    sse_frame,
-)
-from genai.settings_gateway import UpstreamSettings
+from gateway.sse import sse_data, sse_frame
+from gateway.upstreams.base import normalise_usage
+from gateway.upstreams.errors import UpstreamError
+from gateway.upstreams.provider import Provider
+from genai.settings.gateway import UpstreamSettings
 
 _PATHS: dict[str, str] = {
     "chat": "/v1/chat/completions",

@@ -8,9 +8,10 @@ from collections import Counter
 from typing import Literal
 
 from gateway.routing.balancer import Balancer, HashRing
-from gateway.routing.pool import Pool, Worker
+from gateway.routing.pool import Pool
 from gateway.routing.vllm_metrics import VllmLoad
-from genai.settings_gateway import BreakerSettings, UpstreamSettings
+from gateway.routing.worker import Worker
+from genai.settings.gateway import BreakerSettings, UpstreamSettings
 
 URLS = [f"http://10.0.0.{i}:8000" for i in range(1, 4)]
 

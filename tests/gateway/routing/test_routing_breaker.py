@@ -4,9 +4,9 @@ The router-level check (a failing fake worker's circuit opens, then recovers) is
 from __future__ import annotations
 
 from gateway.routing.breaker import CircuitBreaker, CircuitState
-from gateway.routing.pool import Lease, Worker
+from gateway.routing.worker import Lease, Worker
 from gateway.telemetry.metrics import REGISTRY
-from genai.settings_gateway import BreakerSettings
+from genai.settings.gateway import BreakerSettings
 
 
 class Clock:

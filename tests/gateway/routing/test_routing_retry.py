@@ -8,8 +8,8 @@ from email.utils import formatdate
 import pytest
 
 from gateway.routing.retry import backoff, honoured_retry_after, retry_delay
-from gateway.upstreams.base import parse_retry_after
-from genai.settings_gateway import RetrySettings
+from gateway.upstreams.retry_after import parse_retry_after
+from genai.settings.gateway import RetrySettings
 
 SETTINGS = RetrySettings(attempts=5, base_delay=0.1, max_delay=1.0, max_retry_after=5.0)
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.routing.pool import Worker
 from gateway.routing.vllm_metrics import VllmLoad, parse_vllm_metrics
-from genai.settings_gateway import BreakerSettings
+from gateway.routing.worker import Worker
+from genai.settings.gateway import BreakerSettings
 
 # Shaped like vLLM 0.10's exposition: HELP/TYPE lines, labelled series, histograms and counters around.
 EXPOSITION = """\
