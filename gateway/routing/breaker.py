@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from enum import IntEnum
 
-from genai.settings_gateway import BreakerSettings
+from genai.settings.gateway import BreakerSettings
 
 
 class CircuitState(IntEnum):

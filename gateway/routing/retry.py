@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 
-from genai.settings_gateway import RetrySettings
+from genai.settings.gateway import RetrySettings
 
 
 def backoff(attempt: int, settings: RetrySettings, rng: random.Random) -> float:

@@ -20,7 +20,7 @@ import pytest
 
 from genai.embedding.encoder import Encoder
 from genai.settings import Settings
-from genai.settings_gateway import GatewaySettings
+from genai.settings.gateway import GatewaySettings
 from tests.fixtures.gateway import CHAT_MODEL, ServerThread, free_port
 
 LOCAL_MODEL = "all-MiniLM-L6-v2"

@@ -18,7 +18,7 @@ import pytest
 from gateway.app import create_app
 from genai.llm.worker import WorkerProcess
 from genai.settings import Settings
-from genai.settings_gateway import GatewaySettings
+from genai.settings.gateway import GatewaySettings
 from tests.fixtures.gateway import ServerThread
 
 pytestmark = pytest.mark.slow

@@ -18,8 +18,8 @@ from gateway.routing.discovery import (
     worker_url,
 )
 from gateway.routing.pool import Pool
-from genai.settings_gateway import BreakerSettings, UpstreamSettings
-from tests.fixtures.fake_upstreams import running
+from genai.settings.gateway import BreakerSettings, UpstreamSettings
+from tests.fixtures.router_calls import running
 
 pytestmark = pytest.mark.anyio
 
