@@ -20,16 +20,8 @@ from gateway.errors import (
     RateLimited,
     UpstreamFailed,
 )
-from tests.fixtures.fake_upstreams import (
-    FakeUpstream,
-    chat_body,
-    collect,
-    context,
-    event_json,
-    running,
-    unique,
-    unused_url,
-)
+from tests.fixtures.fake_upstreams import FakeUpstream, unused_url
+from tests.fixtures.router_calls import chat_body, collect, context, event_json, running, unique
 from tests.fixtures.router_settings import FAST_RETRY, content, eventually, gateway, sample
 
 pytestmark = pytest.mark.anyio

@@ -10,13 +10,8 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.fixtures.fake_upstreams import (
-    FakeUpstream,
-    chat_body,
-    context,
-    running,
-    unique,
-)
+from tests.fixtures.fake_upstreams import FakeUpstream
+from tests.fixtures.router_calls import chat_body, context, running, unique
 from tests.fixtures.router_settings import content, eventually, gateway, sample
 
 pytestmark = pytest.mark.anyio

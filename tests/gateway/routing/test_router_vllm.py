@@ -19,7 +19,7 @@ import pytest
 from gateway.context import RequestContext
 from gateway.routing import Router
 from genai.llm.worker import WorkerProcess
-from tests.fixtures.fake_upstreams import context, running
+from tests.fixtures.router_calls import context, running
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 

@@ -14,8 +14,9 @@ import pytest
 
 from gateway.errors import InvalidRequest
 from gateway.upstreams.anthropic import AnthropicStreamDecoder, to_messages_request, to_openai_response
-from gateway.upstreams.base import UpstreamError
-from tests.fixtures.fake_upstreams import FakeUpstream, chat_body, collect, context, event_json, running
+from gateway.upstreams.errors import UpstreamError
+from tests.fixtures.fake_upstreams import FakeUpstream
+from tests.fixtures.router_calls import chat_body, collect, context, event_json, running
 
 Factory = Callable[..., FakeUpstream]
 

@@ -7,12 +7,11 @@ from collections.abc import Callable
 
 import pytest
 
-from gateway.upstreams.base import UpstreamError, UpstreamStream
+from gateway.upstreams.base import UpstreamStream
+from gateway.upstreams.errors import UpstreamError
 from gateway.upstreams.openai_compat import OpenAIStreamDecoder
-from tests.fixtures.fake_upstreams import (
-    FakeUpstream,
-    event_json,
-)
+from tests.fixtures.fake_upstreams import FakeUpstream
+from tests.fixtures.router_calls import event_json
 
 pytestmark = pytest.mark.anyio
 
