@@ -1,0 +1,1 @@
+"""The embedding benchmark (``bench_encoder.py``): the Encoder against SentenceTransformer.encode."""
