@@ -21,6 +21,7 @@ from gateway.api.openapi import add_component_schemas
 from gateway.api.state import GatewayState
 from gateway.embeddings import EmbeddingService
 from gateway.gc_tuning import tune_for_serving
+from gateway.policies import build_chain
 from gateway.protocol import (
     ChatCompletion,
     ChatCompletionChunk,
@@ -83,7 +84,10 @@ def create_app(
 
         router = Router.from_settings(settings.gateway)
     state = GatewayState(
-        settings.gateway, router, EmbeddingService(settings.embedding, settings.gateway.embedding_models)
+        settings.gateway,
+        router,
+        EmbeddingService(settings.embedding, settings.gateway.embedding_models),
+        build_chain(settings.gateway.policies),
     )
     configure_logging(settings.gateway.log_level)
 
@@ -117,7 +121,7 @@ def create_app(
     for api_router in api_routers():
         app.include_router(api_router)
     install_error_handlers(app)
-    app.add_middleware(GatewayMiddleware, max_body_bytes=settings.gateway.max_body_bytes)
+    app.add_middleware(GatewayMiddleware, max_body_bytes=settings.gateway.max_body_bytes, chain=state.chain)
     return app
 
 

@@ -24,10 +24,23 @@ class RequestContext:
     # Filled in by the router, read by metrics and logs:
     upstream: str | None = None
     worker: str | None = None
+    served_model: str | None = None  # the model name the serving upstream knows
     attempts: int = 0
     fallbacks: int = 0
-    usage: dict[str, int] | None = None  # prompt_tokens / completion_tokens / total_tokens, once known
+    # prompt_tokens / completion_tokens / total_tokens (and cached_tokens when reported), once known:
+    usage: dict[str, int] | None = None
+    # When the router began and stopped working on the request (the end of a stream included), on the
+    # ``time.monotonic()`` clock: how long the router itself held the request, whatever the caller waited.
+    router_started: float | None = None
+    router_stopped: float | None = None
 
     def remaining(self) -> float:
         """Seconds left before the deadline (negative once it passed)."""
         return self.deadline - time.monotonic()
+
+    @property
+    def router_seconds(self) -> float | None:
+        """The router's own time on the request; None until it stopped."""
+        if self.router_started is None or self.router_stopped is None:
+            return None
+        return self.router_stopped - self.router_started

@@ -23,12 +23,13 @@ from starlette.responses import Response
 
 from gateway.api.body import read_body
 from gateway.api.exchange import exchange_of
-from gateway.api.generate import client_left, routed_context, unknown_model, unless_client_leaves
+from gateway.api.generate import model_context, unknown_model
 from gateway.api.openapi import body_schema
-from gateway.api.responses import json_response
+from gateway.api.pipeline import serve
 from gateway.api.route import DirectRoute
 from gateway.api.state import gateway_state
 from gateway.errors import InvalidRequest
+from gateway.policies import Call
 from gateway.protocol.common import error_responses
 from gateway.protocol.embeddings import EmbeddingInput, EmbeddingRequest, EmbeddingResponse
 
@@ -57,21 +58,25 @@ async def create_embeddings(request: Request) -> Response:
     if not state.embeddings.serves(parsed.model):
         if not state.router.knows(parsed.model):
             raise unknown_model(state, parsed.model, "embeddings")
-        ctx = routed_context(request, exchange, parsed.model, "embeddings", False, parsed.user)
-        answer = await unless_client_leaves(request, state.router.embed(ctx, body))
-        return client_left(exchange) if answer is None else json_response(answer)
-    exchange.served = True
+        router = state.router
+        ctx = model_context(request, exchange, parsed.model, "embeddings", False, parsed.user)
+        return await serve(request, exchange, ctx, body, lambda call: router.embed(call.ctx, call.body))
     texts = _texts(parsed.input)
-    vectors, tokens = await anyio.to_thread.run_sync(state.embeddings.embed, texts, parsed.dimensions)
-    exchange.usage = {"prompt_tokens": tokens, "total_tokens": tokens}
-    return json_response(
-        {
+    ctx = model_context(request, exchange, parsed.model, "embeddings", False, parsed.user)
+    ctx.served_model = state.embeddings.settings.model
+    service = state.embeddings
+
+    async def embed_here(call: Call) -> dict[str, Any]:
+        vectors, tokens = await anyio.to_thread.run_sync(service.embed, texts, parsed.dimensions)
+        call.ctx.usage = {"prompt_tokens": tokens, "total_tokens": tokens}
+        return {
             "object": "list",
             "data": _data(vectors, parsed.encoding_format),
             "model": parsed.model,
-            "usage": exchange.usage,
+            "usage": call.ctx.usage,
         }
-    )
+
+    return await serve(request, exchange, ctx, body, embed_here)
 
 
 def _texts(value: EmbeddingInput) -> list[str]:

@@ -10,7 +10,8 @@ response start):
   body is read, and a chunked body is counted as it arrives;
 * the last line of defence: an exception nothing else handled becomes OpenAI's 500 body, never a
   traceback; the traceback goes to the log;
-* telemetry: the request's ``Exchange`` is recorded once the response is complete (after a stream ended).
+* telemetry: the request's ``Exchange`` becomes its usage record once the response is complete (after a
+  stream ended), handed to the policy chain's sinks (metrics, access log).
 """
 
 from __future__ import annotations
@@ -21,9 +22,10 @@ import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gateway.api.exchange import SCOPE_KEY, Exchange, record
+from gateway.api.exchange import SCOPE_KEY, Exchange, usage_record
 from gateway.api.responses import error_body
 from gateway.errors import BodyTooLarge
+from gateway.policies import PolicyChain
 
 logger = logging.getLogger("genai.gateway.app")
 
@@ -48,9 +50,10 @@ def _client_request_id(value: bytes) -> str | None:
 class GatewayMiddleware:
     """Request id, body size limit, last-resort error body and telemetry for every HTTP request."""
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_body_bytes: int, chain: PolicyChain) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.chain = chain
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -84,7 +87,7 @@ class GatewayMiddleware:
         except Exception as error:
             await self._unhandled(exchange, error, send_with_id)
         finally:
-            record(exchange)
+            self.chain.record(usage_record(exchange))
 
     def _counting(self, receive: Receive) -> Receive:
         """``receive`` that fails with 413 once a body without a declared length grows past the limit."""

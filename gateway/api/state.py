@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from starlette.requests import Request
 
+from gateway.policies import PolicyChain
 from gateway.router_protocol import ModelRouter
 
 if TYPE_CHECKING:
@@ -25,6 +26,7 @@ class GatewayState:
     settings: GatewaySettings
     router: ModelRouter
     embeddings: EmbeddingService
+    chain: PolicyChain  # the request policies every OpenAI endpoint goes through (gateway.policies)
     created: int = field(default_factory=lambda: int(time.time()))
 
 

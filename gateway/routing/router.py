@@ -38,10 +38,10 @@ from gateway.routing.balancer import Balancer
 from gateway.routing.discovery import Resolver
 from gateway.routing.periodic import spawn
 from gateway.routing.pool import Pool
+from gateway.routing.relay import first_event, relay
 from gateway.routing.retry import backoff, honoured_retry_after
 from gateway.routing.worker import DOWN_AFTER_FAILED_CHECKS, Lease, Worker
-from gateway.sse import DONE, error_event
-from gateway.telemetry.metrics import ERRORS, FALLBACKS, RETRIES, TIME_TO_FIRST_TOKEN, TOKENS
+from gateway.telemetry.metrics import ERRORS, FALLBACKS, RETRIES
 from gateway.upstreams import make_provider
 from gateway.upstreams.base import UpstreamStream, normalise_usage
 from gateway.upstreams.errors import UpstreamError
@@ -107,12 +107,6 @@ class Router:
         }
         self._tasks: list[asyncio.Task[None]] = []
         self._health_running = False
-        # Label lookups cost a lock and a dict probe each; the per-model series are resolved once.
-        self._ttft = {model: TIME_TO_FIRST_TOKEN.labels(model) for model in self._routes}
-        self._tokens = {
-            model: (TOKENS.labels(model, "prompt"), TOKENS.labels(model, "completion"))
-            for model in self._routes
-        }
 
     @classmethod
     def from_settings(cls, settings: GatewaySettings, **options: Any) -> Router:
@@ -196,10 +190,13 @@ class Router:
         }
 
     async def complete(self, ctx: RequestContext, body: dict[str, Any]) -> dict[str, Any]:
-        answer = await self._walk(ctx, body, self._complete_once)
-        usage = normalise_usage(answer.get("usage"))
-        if usage is not None:
-            self._meter(ctx, usage)
+        ctx.router_started = time.monotonic()
+        try:
+            answer = await self._walk(ctx, body, self._complete_once)
+        finally:
+            ctx.router_stopped = time.monotonic()
+        # Recorded, not metered: the API layer's usage record carries it to the sinks.
+        ctx.usage = normalise_usage(answer.get("usage"))
         return answer
 
     async def embed(self, ctx: RequestContext, body: dict[str, Any]) -> dict[str, Any]:
@@ -214,9 +211,14 @@ class Router:
         return await self.complete(ctx, body)
 
     async def stream(self, ctx: RequestContext, body: dict[str, Any]) -> AsyncIterator[bytes]:
-        upstream, first, link, lease = await self._walk(ctx, body, self._open_once)
-        self._ttft[ctx.model].observe(time.monotonic() - ctx.started)
-        return self._relay(ctx, link, lease, upstream, first)
+        ctx.router_started = time.monotonic()
+        try:
+            upstream, first, link, lease = await self._walk(ctx, body, self._open_once)
+        except BaseException:
+            ctx.router_stopped = time.monotonic()
+            raise
+        # The relay stops the router's clock when the stream ends.
+        return relay(ctx, lease, upstream, first, link.pool.settings.timeout)
 
     # -- one attempt -----------------------------------------------------------------------------------
 
@@ -237,7 +239,9 @@ class Router:
     ) -> tuple[UpstreamStream, bytes, Link, Lease]:
         lease = Lease(worker)
         try:
-            upstream, first = await self._bounded(ctx, link, _first_event(link, worker, ctx, body))
+            upstream, first = await self._bounded(
+                ctx, link, first_event(link.provider, link.model, worker, ctx, body)
+            )
         except BaseException as error:
             lease.finish(False if isinstance(error, UpstreamError) and error.worker_fault else None)
             raise
@@ -289,7 +293,7 @@ class Router:
                 raise _NextUpstream(failure)
             tried.append(worker)
             ctx.attempts += 1
-            ctx.upstream, ctx.worker = link.name, worker.url
+            ctx.upstream, ctx.worker, ctx.served_model = link.name, worker.url, link.model
             try:
                 return await attempt(ctx, link, worker, body)
             except UpstreamError as error:
@@ -363,61 +367,3 @@ class Router:
         if failure.reason == "timeout":
             return DeadlineExceeded(f"the upstreams of {ctx.model!r} timed out")
         return UpstreamFailed(f"every upstream of {ctx.model!r} failed; last error: {detail}")
-
-    # -- streams after the first event -----------------------------------------------------------------
-
-    async def _relay(
-        self, ctx: RequestContext, link: Link, lease: Lease, upstream: UpstreamStream, first: bytes
-    ) -> AsyncIterator[bytes]:
-        failure: GatewayError | None = None
-        verdict: bool | None = None
-        upstream.watch(ctx.deadline, link.pool.settings.timeout)
-        try:
-            yield first
-            async for event in upstream:
-                yield event
-            verdict = True
-        except UpstreamError as error:
-            verdict = False if error.worker_fault else None
-            ERRORS.labels(ctx.model, lease.worker.url, error.reason).inc()
-            log.warning(
-                "request %s: stream from %s broke (%s): %s",
-                ctx.request_id,
-                lease.worker.url,
-                error.reason,
-                error.message,
-            )
-            if error.reason == "deadline":
-                failure = DeadlineExceeded("the request's deadline passed during the stream")
-            else:
-                failure = UpstreamFailed(f"the upstream stream broke: {error.reason}")
-        finally:
-            # Also runs when the client went away (GeneratorExit / cancellation): no verdict then.
-            upstream.close()
-            lease.finish(verdict)
-            if upstream.usage is not None:
-                self._meter(ctx, upstream.usage)
-        if failure is not None:
-            yield error_event(failure)
-        yield DONE
-
-    def _meter(self, ctx: RequestContext, usage: dict[str, int]) -> None:
-        ctx.usage = usage
-        counters = self._tokens.get(ctx.model)
-        if counters is not None:
-            counters[0].inc(usage["prompt_tokens"])
-            counters[1].inc(usage["completion_tokens"])
-
-
-async def _first_event(
-    link: Link, worker: Worker, ctx: RequestContext, body: dict[str, Any]
-) -> tuple[UpstreamStream, bytes]:
-    upstream = await link.provider.open_stream(worker.url, ctx, body, link.model)
-    try:
-        return upstream, await upstream.__anext__()
-    except StopAsyncIteration:
-        upstream.close()
-        raise UpstreamError("upstream stream ended without any event", reason="malformed") from None
-    except BaseException:
-        upstream.close()
-        raise

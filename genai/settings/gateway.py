@@ -89,6 +89,11 @@ class ModelRoute(BaseModel):
     owned_by: str = "genai-platform"
 
 
+# The request policies the gateway knows (gateway/policies/, one module each), by the name a setting uses.
+PolicyName = Literal["metrics", "access_log"]
+_DEFAULT_POLICIES: tuple[PolicyName, ...] = ("metrics", "access_log")
+
+
 class GatewaySettings(BaseModel):
     """The OpenAI-compatible gateway."""
 
@@ -113,6 +118,18 @@ class GatewaySettings(BaseModel):
     upstreams: dict[str, UpstreamSettings] = Field(default_factory=dict)
     models: dict[str, ModelRoute] = Field(default_factory=dict)
     log_level: str = "INFO"
+    policies: list[PolicyName] = Field(
+        default_factory=lambda: list(_DEFAULT_POLICIES),
+        description="The request policies every OpenAI endpoint goes through, in this order "
+        "(docs/gateway.md, 'The request-policy chain').",
+    )
+
+    @model_validator(mode="after")
+    def _policies_listed_once(self) -> GatewaySettings:
+        repeated = sorted({name for name in self.policies if self.policies.count(name) > 1})
+        if repeated:
+            raise ValueError(f"gateway.policies names {', '.join(repeated)} more than once")
+        return self
 
     @model_validator(mode="after")
     def _routes_name_known_upstreams(self) -> GatewaySettings:

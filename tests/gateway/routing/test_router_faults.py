@@ -214,7 +214,6 @@ async def test_fault_connection_reset_mid_stream_ends_with_an_sse_error_event(fa
 async def test_fault_reset_before_the_first_event_is_retried_transparently(fake_upstream: Factory) -> None:
     fake = fake_upstream("a").behave(mode="reset", reset_after=-1, fail_first=1)
     model = unique("mreset")
-    ttft_before = sample("genai_gateway_time_to_first_token_seconds_count", model=model)
     async with running(gateway([(unique("ureset2"), [fake.url])], model=model)) as router:
         ctx = context(model, stream=True)
         events = await collect(await router.stream(ctx, chat_body(model, stream=True)))
@@ -223,12 +222,9 @@ async def test_fault_reset_before_the_first_event_is_retried_transparently(fake_
     assert {c["model"] for c in chunks} == {model}
     assert all(c["choices"] for c in chunks)  # no usage chunk: the client did not ask for it
     assert events[-1] == b"data: [DONE]\n\n" and ctx.attempts == 2
-    # Usage was still requested upstream and metered.
+    # Usage was still requested upstream and recorded for the usage record (the API layer meters it).
     assert fake.completions()[-1].body["stream_options"] == {"include_usage": True}
     assert ctx.usage == {"prompt_tokens": 11, "completion_tokens": 3, "total_tokens": 14}
-    assert sample("genai_gateway_tokens_total", model=model, kind="completion") == 3
-    assert sample("genai_gateway_tokens_total", model=model, kind="prompt") == 11
-    assert sample("genai_gateway_time_to_first_token_seconds_count", model=model) == ttft_before + 1
 
 
 async def test_fault_malformed_first_stream_event_is_caught_before_the_client_sees_it(

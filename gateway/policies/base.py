@@ -1,0 +1,156 @@
+"""The request-policy chain: the one place every OpenAI endpoint's request passes through.
+
+A ``Policy`` may act at five points of a request, each an optional method:
+
+* ``before(call)``: before the upstream is asked. Raise a ``GatewayError`` to end the request with that
+  OpenAI-style error and status (authentication, rate limits, budgets, input screening), change
+  ``call.body`` (context enhancement), or return an answer to skip the upstream altogether (a cache hit):
+  a dict for a plain call, an async iterator of SSE events for a streamed one. Later policies' ``before``
+  and the upstream are then skipped; ``after`` still runs on a returned dict.
+* ``after(call, answer)``: a complete (non-streamed) answer, in OpenAI's format; returns the answer to
+  send, changed or not (output filtering, caching the answer).
+* ``on_chunk(call, event)``: each streamed SSE event as it goes to the client (``data: {...}\\n\\n``,
+  the final ``data: [DONE]\\n\\n`` included); returns the bytes to send instead (``b""`` drops it).
+* ``on_stream_end(call)``: once the stream ended, normally, by an error or because the client left (what
+  was sent is what the ``on_chunk`` hooks saw; an event to add at the end is written by ``on_chunk`` on
+  the ``[DONE]`` event).
+* ``record(record)``: the request's ``UsageRecord`` once its answer went out (metrics, access log,
+  ledger): the policy is then also a ``UsageSink``.
+
+``PolicyChain`` runs the policies in the order the settings list them (``gateway.policies``). It works
+out once, when built, which policies implement which hook, so a request pays only for the hooks in use:
+with no ``on_chunk`` or ``on_stream_end`` policy a stream is handed on untouched, without an extra
+generator around it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import anyio
+
+from gateway.context import Endpoint, RequestContext
+from gateway.policies.usage import UsageRecord
+
+logger = logging.getLogger(__name__)
+
+Answer = dict[str, Any] | AsyncIterator[bytes]
+Upstream = Callable[["Call"], Awaitable[Answer]]
+
+
+@dataclass(slots=True)
+class Call:
+    """One request as the policies see it: what was asked, and a place for a policy's own notes."""
+
+    ctx: RequestContext
+    body: dict[str, Any]  # the client's OpenAI-format body, as the upstream will receive it
+    notes: dict[str, Any] = field(default_factory=dict)  # per-request state a policy keeps between hooks
+
+    @property
+    def request_id(self) -> str:
+        return self.ctx.request_id
+
+    @property
+    def endpoint(self) -> Endpoint:
+        return self.ctx.endpoint
+
+    @property
+    def model(self) -> str:
+        return self.ctx.model
+
+    @property
+    def stream(self) -> bool:
+        return self.ctx.stream
+
+
+class Policy:
+    """One step of the request path. Subclasses implement only the hooks they need (see the module
+    docstring); ``name`` is how ``gateway.policies`` in the settings refers to the policy."""
+
+    name: ClassVar[str] = ""
+
+    async def before(self, call: Call) -> Answer | None:
+        return None
+
+    async def after(self, call: Call, answer: dict[str, Any]) -> dict[str, Any]:
+        return answer
+
+    def on_chunk(self, call: Call, event: bytes) -> bytes:
+        return event
+
+    def on_stream_end(self, call: Call) -> None:
+        return None
+
+    def record(self, record: UsageRecord) -> None:
+        return None
+
+
+def _implements(policy: Policy, hook: str) -> bool:
+    return getattr(type(policy), hook) is not getattr(Policy, hook)
+
+
+class PolicyChain:
+    """The configured policies, in order, with the hooks each implements resolved once."""
+
+    def __init__(self, policies: Sequence[Policy]) -> None:
+        self.policies = tuple(policies)
+        self._before = tuple(p for p in self.policies if _implements(p, "before"))
+        self._after = tuple(p for p in self.policies if _implements(p, "after"))
+        self._chunk = tuple(p for p in self.policies if _implements(p, "on_chunk"))
+        self._end = tuple(p for p in self.policies if _implements(p, "on_stream_end"))
+        self._sinks = tuple(p for p in self.policies if _implements(p, "record"))
+
+    @property
+    def names(self) -> list[str]:
+        return [policy.name for policy in self.policies]
+
+    async def run(self, call: Call, upstream: Upstream) -> Answer:
+        """The answer to ``call``: from a ``before`` hook, else from ``upstream(call)``; a complete answer
+        then goes through every ``after`` hook. A streamed answer comes back as the upstream's events:
+        hand it to ``events`` for the per-chunk hooks."""
+        answer: Answer | None = None
+        for policy in self._before:
+            answer = await policy.before(call)
+            if answer is not None:
+                break
+        if answer is None:
+            answer = await upstream(call)
+        if isinstance(answer, dict):
+            for policy in self._after:
+                answer = await policy.after(call, answer)
+        return answer
+
+    def events(self, call: Call, events: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+        """``events`` as the client gets them: through the ``on_chunk`` and ``on_stream_end`` hooks, or
+        untouched when no policy has one."""
+        if not self._chunk and not self._end:
+            return events
+        return self._through_hooks(call, events)
+
+    async def _through_hooks(self, call: Call, events: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+        chunk_hooks = self._chunk
+        try:
+            async for event in events:
+                for policy in chunk_hooks:
+                    event = policy.on_chunk(call, event)
+                if event:
+                    yield event
+        finally:
+            # Closing the source at once (the client left, or a hook raised) gives the upstream back.
+            aclose = getattr(events, "aclose", None)
+            if aclose is not None:
+                with anyio.CancelScope(shield=True):
+                    await aclose()
+            for policy in self._end:
+                policy.on_stream_end(call)
+
+    def record(self, record: UsageRecord) -> None:
+        """Hand ``record`` to every sink; one sink's failure is logged and never reaches the client."""
+        for sink in self._sinks:
+            try:
+                sink.record(record)
+            except Exception:
+                logger.exception("usage sink %r failed on request %s", sink.name, record.request_id)
