@@ -20,6 +20,7 @@ from genai.settings.gateway import (
 from genai.settings.ingestion import PIPELINE_SCHEMA, ChunkingSettings, IngestSettings
 from genai.settings.limits import LimitsSettings
 from genai.settings.orchestration import PrefectSettings
+from genai.settings.placeholder import PlaceholderSection
 from genai.settings.registry import RegistrySettings
 from genai.settings.reports import ReportsSettings
 from genai.settings.root import Settings, get_settings
@@ -38,6 +39,7 @@ __all__ = [
     "IngestSettings",
     "LimitsSettings",
     "ModelRoute",
+    "PlaceholderSection",
     "PrefectSettings",
     "QdrantSettings",
     "RegistrySettings",

@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from genai.cli.main import app
-from genai.settings import get_settings
+from genai.settings import Settings, get_settings
 from tests.fixtures.documents import write_bad_inputs, write_good_corpus
 
 runner = CliRunner()
@@ -67,6 +67,15 @@ def test_config_merges_yaml_file_and_environment(
     assert shown["chunking"]["chunk_tokens"] == 100  # from the file
     assert shown["chunking"]["overlap_tokens"] == 20  # the environment wins over the file
     assert shown["qdrant"]["url"] == "http://qdrant:6333" and shown["qdrant"]["path"] is None
+
+
+def test_config_show_lists_every_section_the_reserved_ones_included(genai_home: Path) -> None:
+    shown = json.loads(runner.invoke(app, ["config", "show", "--json"]).stdout)
+    assert list(shown) == list(Settings.model_fields)
+    for reserved in ("registry", "auth", "limits", "cache", "reports", "batch"):
+        assert shown[reserved] == {}
+    as_yaml = runner.invoke(app, ["config", "show"])
+    assert as_yaml.exit_code == 0 and "\nauth: {}\n" in as_yaml.stdout
 
 
 def test_invalid_settings_name_the_field(genai_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,0 +1,1 @@
+"""Tests of the project's shape: the import layers and the installed top-level names."""
