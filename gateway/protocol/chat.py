@@ -58,7 +58,9 @@ _PART_TYPES = frozenset({"text", "image_url", "input_audio", "file", "refusal"})
 
 def _part_tag(value: Any) -> str:
     kind = value.get("type") if isinstance(value, dict) else getattr(value, "type", None)
-    return kind if kind in _PART_TYPES else "other"
+    # A ``type`` that is an object or a list is not hashable: it goes to "other", whose ``type: str``
+    # rejects it with a 400 that names the field.
+    return kind if isinstance(kind, str) and kind in _PART_TYPES else "other"
 
 
 ContentPart = Annotated[

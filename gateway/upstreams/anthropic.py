@@ -18,6 +18,7 @@ from gateway.errors import InvalidRequest
 from gateway.sse import sse_data, sse_frame
 from gateway.upstreams.base import now_seconds
 from gateway.upstreams.errors import UpstreamError
+from gateway.upstreams.json_body import dumps_request
 from gateway.upstreams.provider import Provider
 from genai.settings.gateway import UpstreamSettings
 
@@ -50,7 +51,7 @@ class AnthropicProvider(Provider):
         return "/v1/messages"
 
     def encode(self, ctx: RequestContext, body: dict[str, Any], model: str, stream: bool) -> bytes:
-        return orjson.dumps(to_messages_request(body, model, stream, ctx.endpoint))
+        return dumps_request(to_messages_request(body, model, stream, ctx.endpoint), body)
 
     def decode(self, ctx: RequestContext, raw: bytes) -> dict[str, Any]:
         try:

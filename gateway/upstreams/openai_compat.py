@@ -17,6 +17,7 @@ from gateway.context import Endpoint, RequestContext
 from gateway.sse import sse_data, sse_frame
 from gateway.upstreams.base import normalise_usage
 from gateway.upstreams.errors import UpstreamError
+from gateway.upstreams.json_body import dumps_request
 from gateway.upstreams.provider import Provider
 from genai.settings.gateway import UpstreamSettings
 
@@ -52,7 +53,7 @@ class OpenAICompatProvider(Provider):
         payload = body.copy()
         payload["model"] = model
         if ctx.endpoint == "embeddings":
-            return orjson.dumps(payload)  # no stream field: some servers reject unknown keys here
+            return dumps_request(payload, body)  # no stream field: some servers reject unknown keys here
         payload["stream"] = stream
         if stream:
             options = body.get("stream_options")
@@ -61,7 +62,7 @@ class OpenAICompatProvider(Provider):
             )
         else:
             payload.pop("stream_options", None)
-        return orjson.dumps(payload)
+        return dumps_request(payload, body)
 
     def decode(self, ctx: RequestContext, raw: bytes) -> dict[str, Any]:
         try:
