@@ -29,7 +29,7 @@ def ingest(request: IngestRequest) -> IngestSummary:
     """Ingest ``request.source`` into knowledge base ``request.kb``; re-runs change only what changed."""
     settings = effective_settings(get_settings(), request)
     kb, run_id = request.kb, str(flow_run.get_id() or "local")
-    tally = RunTally(run_id, kb, request.source, pipeline_version(settings))
+    tally = RunTally(run_id, kb, request.source, pipeline_version(settings.chunking, settings.embedding))
     with IngestStores.open(settings) as stores:
         stores.runs.start_run(run_id, kb)
         try:
@@ -46,9 +46,9 @@ def ingest(request: IngestRequest) -> IngestSummary:
 def _ingest(request: IngestRequest, settings: Settings, stores: IngestStores, tally: RunTally) -> None:
     kb, run_id, version = request.kb, tally.summary.run_id, tally.summary.pipeline_version
     with tally.stage("parse"):
-        docs = steps.load_documents(request, settings)
+        docs = steps.load_documents(request, settings.ingest)
     with tally.stage("check"):
-        checked = steps.check_documents(docs, settings, kb, run_id)
+        checked = steps.check_documents(docs, settings.ingest, kb, run_id)
         steps.quarantine(checked.quarantined, stores)
         tally.documents_quarantined(len(checked.quarantined), checked.verdict)
         plan = steps.plan(
@@ -61,13 +61,15 @@ def _ingest(request: IngestRequest, settings: Settings, stores: IngestStores, ta
     try:
         for group in in_groups(plan.to_embed, settings.ingest.batch_documents):
             with tally.stage("chunk"):
-                chunked, rejected, checked_count = steps.chunk_documents(group, settings, kb, run_id)
+                chunked, rejected, checked_count = steps.chunk_documents(
+                    group, settings.embedding, settings.chunking, kb, run_id
+                )
                 steps.quarantine(rejected, stores)
                 tally.chunks_checked(checked_count, [r.doc_id for r in rejected], plan)
                 progress.advance(len(rejected))
             for window in windows(chunked, settings.ingest.window_chunks):
                 with tally.stage("embed"):
-                    vectors = steps.embed_chunks(window.all_chunks(), settings)
+                    vectors = steps.embed_chunks(window.all_chunks(), settings.embedding)
                 with tally.stage("write"):
                     # One write in flight: window N is written while window N+1 is embedded.
                     _finish(writing, tally, progress)

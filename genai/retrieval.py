@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from genai.ingest.records import ScoredChunk
-from genai.settings import Settings, get_settings
+from genai.settings import EmbeddingSettings, Settings, get_settings
 
 if TYPE_CHECKING:
     from genai.stores.vectors import VectorStore
@@ -37,18 +37,23 @@ def search(
     from genai.stores.vectors import VectorStore
 
     if vectors is None:
-        with VectorStore(settings) as opened:
-            return _search(opened, kb, query, k, filters, settings)
-    return _search(vectors, kb, query, k, filters, settings)
+        with VectorStore(settings.qdrant) as opened:
+            return _search(opened, kb, query, k, filters, settings.embedding)
+    return _search(vectors, kb, query, k, filters, settings.embedding)
 
 
 def _search(
-    vectors: VectorStore, kb: str, query: str, k: int, filters: dict[str, Any] | None, settings: Settings
+    vectors: VectorStore,
+    kb: str,
+    query: str,
+    k: int,
+    filters: dict[str, Any] | None,
+    embedding: EmbeddingSettings,
 ) -> list[ScoredChunk]:
     from genai.embedding.shared import encoder_for
 
     if not vectors.exists(kb):
         known = ", ".join(vectors.knowledge_bases()) or "none yet"
         raise UnknownKnowledgeBaseError(f"knowledge base {kb!r} does not exist (known: {known})")
-    encoder = encoder_for(settings.embedding)
+    encoder = encoder_for(embedding)
     return vectors.search(kb, encoder.encode_query(query)[0], k, filters)

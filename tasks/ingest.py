@@ -14,22 +14,22 @@ from genai.ingest.plan import IngestPlan, plan_changes
 from genai.ingest.records import Chunk, ParsedDocument, QuarantineRecord
 from genai.ingest.request import IngestRequest
 from genai.ingest.stores import IngestStores
-from genai.settings import Settings
+from genai.settings import ChunkingSettings, EmbeddingSettings, IngestSettings
 from tasks.retry import RETRY_DELAYS, is_transient_failure
 
 
 @task(name="load-documents", cache_policy=NO_CACHE)
-def load_documents(request: IngestRequest, settings: Settings) -> list[ParsedDocument]:
+def load_documents(request: IngestRequest, ingest: IngestSettings) -> list[ParsedDocument]:
     """Discover and parse the source's documents."""
-    return stages.load_documents(request, settings)
+    return stages.load_documents(request, ingest)
 
 
 @task(name="check-documents", cache_policy=NO_CACHE)
 def check_documents(
-    docs: list[ParsedDocument], settings: Settings, kb: str, run_id: str
+    docs: list[ParsedDocument], ingest: IngestSettings, kb: str, run_id: str
 ) -> stages.CheckedDocuments:
     """Run the document quality suite (Great Expectations)."""
-    return stages.check_documents(docs, settings, kb, run_id)
+    return stages.check_documents(docs, ingest, kb, run_id)
 
 
 @task(
@@ -66,16 +66,16 @@ def plan(
 
 @task(name="chunk-documents", cache_policy=NO_CACHE)
 def chunk_documents(
-    docs: list[ParsedDocument], settings: Settings, kb: str, run_id: str
+    docs: list[ParsedDocument], embedding: EmbeddingSettings, chunking: ChunkingSettings, kb: str, run_id: str
 ) -> tuple[stages.ChunkedWindow, list[QuarantineRecord], int]:
     """Chunk a batch of documents and run the chunk quality suite."""
-    return stages.chunk_documents(docs, settings, kb, run_id)
+    return stages.chunk_documents(docs, embedding, chunking, kb, run_id)
 
 
 @task(name="embed-chunks", cache_policy=NO_CACHE)
-def embed_chunks(chunks: Sequence[Chunk], settings: Settings) -> np.ndarray:
+def embed_chunks(chunks: Sequence[Chunk], embedding: EmbeddingSettings) -> np.ndarray:
     """Embed a window of chunks."""
-    return stages.embed_chunks(chunks, settings)
+    return stages.embed_chunks(chunks, embedding)
 
 
 @task(

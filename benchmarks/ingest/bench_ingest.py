@@ -107,8 +107,8 @@ def chunk_texts(source: Path, kb: str) -> list[str]:
 
     settings = get_settings()
     request = IngestRequest(source=str(source), kb=kb)
-    docs = stages.load_documents(request, settings)
-    window, rejected, _ = stages.chunk_documents(docs, settings, kb, "bench")
+    docs = stages.load_documents(request, settings.ingest)
+    window, rejected, _ = stages.chunk_documents(docs, settings.embedding, settings.chunking, kb, "bench")
     assert not rejected, rejected
     return [chunk.text for chunk in window.all_chunks()]
 

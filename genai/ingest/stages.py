@@ -25,7 +25,7 @@ from genai.ingest.sources import discover
 from genai.ingest.stores import IngestStores
 from genai.quality.chunks_suite import validate_chunks
 from genai.quality.documents_suite import validate_documents
-from genai.settings import Settings
+from genai.settings import ChunkingSettings, EmbeddingSettings, IngestSettings
 
 
 @dataclass
@@ -52,16 +52,16 @@ class ChunkedWindow:
         return [chunk for doc in self.docs for chunk in self.chunks[doc.doc_id]]
 
 
-def load_documents(request: IngestRequest, settings: Settings) -> list[ParsedDocument]:
+def load_documents(request: IngestRequest, ingest: IngestSettings) -> list[ParsedDocument]:
     """Find the source's files and parse each; failures come back as documents carrying their reason."""
     root = Path(request.source).expanduser()
-    include = request.include or settings.ingest.include
-    files = discover(root, include, request.exclude or settings.ingest.exclude)
+    include = request.include or ingest.include
+    files = discover(root, include, request.exclude or ingest.exclude)
     docs = []
     for index, source_file in enumerate(files, start=1):
         if request.doc_ids and source_file.source in request.doc_ids:
             source_file = source_file.model_copy(update={"doc_id": request.doc_ids[source_file.source]})
-        docs.append(parse(source_file, settings.ingest.max_document_bytes))
+        docs.append(parse(source_file, ingest.max_document_bytes))
         _report("parse", index, len(files))
     return docs
 
@@ -85,9 +85,11 @@ def _quarantine_entries(
     ]
 
 
-def check_documents(docs: list[ParsedDocument], settings: Settings, kb: str, run_id: str) -> CheckedDocuments:
+def check_documents(
+    docs: list[ParsedDocument], ingest: IngestSettings, kb: str, run_id: str
+) -> CheckedDocuments:
     """Run the document quality suite; failing documents become quarantine entries."""
-    outcome, failed = validate_documents(docs, settings.ingest)
+    outcome, failed = validate_documents(docs, ingest)
     accepted = [doc for doc in docs if doc.doc_id not in failed]
     verdict = f"{len(accepted)}/{len(docs)} passed" + (
         f"; failed checks: {', '.join(outcome.failed_checks)}" if outcome.failed_checks else ""
@@ -96,7 +98,7 @@ def check_documents(docs: list[ParsedDocument], settings: Settings, kb: str, run
 
 
 def chunk_documents(
-    docs: list[ParsedDocument], settings: Settings, kb: str, run_id: str
+    docs: list[ParsedDocument], embedding: EmbeddingSettings, chunking: ChunkingSettings, kb: str, run_id: str
 ) -> tuple[ChunkedWindow, list[QuarantineRecord], int]:
     """Chunk documents with the embedding model's tokenizer and run the chunk quality suite on them.
 
@@ -106,18 +108,16 @@ def chunk_documents(
     from genai.embedding.tokenizer import load_tokenizer, special_token_count
     from genai.ingest.chunking import check_fits_model
 
-    tokenizer = load_tokenizer(settings.embedding.model)
-    model_limit = settings.embedding.max_seq_length or model_max_seq_length(
-        resolve_model_path(settings.embedding.model)
-    )
-    check_fits_model(settings.chunking, model_limit, special_token_count(tokenizer))
-    reuse_ids = _embeds_on_gpu(settings)
+    tokenizer = load_tokenizer(embedding.model)
+    model_limit = embedding.max_seq_length or model_max_seq_length(resolve_model_path(embedding.model))
+    check_fits_model(chunking, model_limit, special_token_count(tokenizer))
+    reuse_ids = _embeds_on_gpu(embedding)
     window = ChunkedWindow()
     for doc in docs:
         window.docs.append(doc)
-        window.chunks[doc.doc_id] = chunk_document(doc, tokenizer, settings.chunking, reuse_ids)
+        window.chunks[doc.doc_id] = chunk_document(doc, tokenizer, chunking, reuse_ids)
     chunks = window.all_chunks()
-    _, failed = validate_chunks(chunks, settings.chunking)
+    _, failed = validate_chunks(chunks, chunking)
     if failed:
         window.docs = [doc for doc in window.docs if doc.doc_id not in failed]
         for doc_id in failed:
@@ -144,22 +144,22 @@ def windows(window: ChunkedWindow, max_chunks: int) -> Iterator[ChunkedWindow]:
         yield current
 
 
-def _embeds_on_gpu(settings: Settings) -> bool:
+def _embeds_on_gpu(embedding: EmbeddingSettings) -> bool:
     """Whether the embedding stage runs on CUDA, where reusing the chunker's token ids pays: there the
     forward pass outruns the host's tokenizers (docs/benchmarks/embedding.md); on the CPU it costs nothing
     to tokenize again, and embedding the text keeps vectors identical to the gateway's."""
-    if settings.embedding.device != "auto":
-        return settings.embedding.device == "cuda"
+    if embedding.device != "auto":
+        return embedding.device == "cuda"
     import torch
 
     return bool(torch.cuda.is_available())
 
 
-def embed_chunks(chunks: Sequence[Chunk], settings: Settings) -> np.ndarray:
+def embed_chunks(chunks: Sequence[Chunk], embedding: EmbeddingSettings) -> np.ndarray:
     """Embed chunks with the process's shared encoder, from their token ids when the chunker kept them."""
     from genai.embedding.shared import encoder_for
 
-    encoder = encoder_for(settings.embedding)
+    encoder = encoder_for(embedding)
     if chunks and all(chunk.token_ids is not None for chunk in chunks):
         with contextlib.suppress(NotImplementedError):  # models with prompts or special wrapping
             return encoder.encode_ids([chunk.token_ids or [] for chunk in chunks])

@@ -32,8 +32,8 @@ class IngestStores:
         from genai.stores.vectors import VectorStore
 
         return cls(
-            documents=open_document_store(settings),
-            vectors=VectorStore(settings),
+            documents=open_document_store(settings.document_store, settings.sql_url),
+            vectors=VectorStore(settings.qdrant),
             quarantine=QuarantineStore(settings.sql_url),
             runs=RunStore(settings.sql_url),
         )

@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from genai.embedding.model_path import resolve_model_path
-from genai.settings import PIPELINE_SCHEMA, Settings
+from genai.settings import PIPELINE_SCHEMA, ChunkingSettings, EmbeddingSettings
 
 CHUNKER_VERSION = "1"  # bump when the chunking algorithm changes its output
 
@@ -29,15 +29,14 @@ def _model_identity(model_dir: Path) -> str:
     return digest.hexdigest()
 
 
-def pipeline_version(settings: Settings) -> str:
+def pipeline_version(chunking: ChunkingSettings, embedding: EmbeddingSettings) -> str:
     """``v<schema>-<12 hex>`` for the current chunking settings and embedding model."""
-    chunking = settings.chunking
     parts = [
         PIPELINE_SCHEMA,
         CHUNKER_VERSION,
         str(chunking.chunk_tokens),
         str(chunking.overlap_tokens),
-        str(settings.embedding.max_seq_length),
-        _model_identity(resolve_model_path(settings.embedding.model)),
+        str(embedding.max_seq_length),
+        _model_identity(resolve_model_path(embedding.model)),
     ]
     return f"v{PIPELINE_SCHEMA}-{hashlib.sha256('|'.join(parts).encode()).hexdigest()[:12]}"

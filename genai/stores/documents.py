@@ -1,7 +1,7 @@
 """The document store: document records and chunk texts of every knowledge base, behind one interface.
 
 Two backends keep the same contract: ``SqlDocumentStore`` (SQLite by default, PostgreSQL) and
-``MongoDocumentStore``. ``open_document_store(settings)`` picks one from ``settings.document_store``.
+``MongoDocumentStore``. ``open_document_store(config, sql_url)`` picks one from ``document_store``.
 
 The contract the ingestion flow relies on:
 
@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
 from genai.ingest.records import Chunk, DocumentRecord, StoredState
-from genai.settings import Settings
+from genai.settings import DocumentStoreSettings
 
 DocumentBatch = Sequence[tuple[DocumentRecord, Sequence[Chunk]]]
 
@@ -74,9 +74,8 @@ def check_batch(kb: str, items: DocumentBatch) -> None:
             raise ValueError(f"chunks of {sorted(strangers)} given with document {record.doc_id!r}")
 
 
-def open_document_store(settings: Settings) -> DocumentStore:
-    """The document store the settings name: the SQL database, or MongoDB."""
-    config = settings.document_store
+def open_document_store(config: DocumentStoreSettings, sql_url: str) -> DocumentStore:
+    """The store the ``document_store`` section names: the SQL database at ``sql_url``, or MongoDB."""
     if config.backend == "mongodb":
         from genai.stores.documents_mongo import MongoDocumentStore
 
@@ -84,4 +83,4 @@ def open_document_store(settings: Settings) -> DocumentStore:
         return MongoDocumentStore(config.mongodb_url, config.mongodb_database)
     from genai.stores.documents_sql import SqlDocumentStore
 
-    return SqlDocumentStore(settings.sql_url)
+    return SqlDocumentStore(sql_url)

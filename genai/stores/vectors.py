@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from genai.ingest.records import Chunk, ScoredChunk
-from genai.settings import QdrantSettings, Settings
+from genai.settings import QdrantSettings
 from genai.stores.errors import KnowledgeBaseNotFoundError, TransientStoreError
 
 if TYPE_CHECKING:
@@ -112,9 +112,8 @@ def translate_qdrant_errors(operation: str) -> Iterator[None]:
 class VectorStore:
     """Chunk vectors of every knowledge base, one Qdrant collection each."""
 
-    def __init__(self, config: Settings | QdrantSettings, *, timeout: int | None = None) -> None:
-        """Open the store the settings name: ``qdrant.url`` (a server) or ``qdrant.path`` (local mode)."""
-        qdrant = config.qdrant if isinstance(config, Settings) else config
+    def __init__(self, qdrant: QdrantSettings, *, timeout: int | None = None) -> None:
+        """Open the store the section names: ``url`` (a server) or ``path`` (local mode)."""
         if not qdrant.url and qdrant.path is None:
             raise ValueError("qdrant settings name neither a url (server) nor a path (local mode)")
         self.collection_prefix = qdrant.collection_prefix

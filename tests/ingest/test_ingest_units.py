@@ -51,12 +51,12 @@ def test_plan_sorts_documents_by_what_changed() -> None:
 
 
 def test_pipeline_version_follows_chunking_settings(settings: Settings) -> None:
-    base = pipeline_version(settings)
-    assert base == pipeline_version(settings) and base.startswith("v")
+    base = pipeline_version(settings.chunking, settings.embedding)
+    assert base == pipeline_version(settings.chunking, settings.embedding) and base.startswith("v")
     resized = effective_settings(settings, IngestRequest(source=".", kb="x", chunk_tokens=128))
-    assert pipeline_version(resized) != base
+    assert pipeline_version(resized.chunking, resized.embedding) != base
     overlapped = effective_settings(settings, IngestRequest(source=".", kb="x", overlap_tokens=0))
-    assert pipeline_version(overlapped) != base
+    assert pipeline_version(overlapped.chunking, overlapped.embedding) != base
 
 
 def test_request_validates_names_and_overrides(settings: Settings) -> None:
@@ -122,12 +122,14 @@ def test_chunk_token_ids_give_the_same_vectors_as_the_text(settings: Settings, t
     from tests.fixtures.documents import write_good_corpus
 
     write_good_corpus(tmp_path / "corpus")
-    docs = stages.load_documents(IngestRequest(source=str(tmp_path / "corpus"), kb="ids"), settings)
+    docs = stages.load_documents(IngestRequest(source=str(tmp_path / "corpus"), kb="ids"), settings.ingest)
     tokenizer = load_tokenizer(settings.embedding.model)
     chunks = [c for d in docs for c in chunk_document(d, tokenizer, settings.chunking, keep_token_ids=True)]
     for c in chunks:
         assert c.token_ids == tokenizer.encode(c.text, add_special_tokens=False).ids
         assert "token_ids" not in c.model_dump()  # never stored
-    from_ids = stages.embed_chunks(chunks, settings)
-    from_text = stages.embed_chunks([c.model_copy(update={"token_ids": None}) for c in chunks], settings)
+    from_ids = stages.embed_chunks(chunks, settings.embedding)
+    from_text = stages.embed_chunks(
+        [c.model_copy(update={"token_ids": None}) for c in chunks], settings.embedding
+    )
     assert np.min(np.sum(from_ids * from_text, axis=1)) > 0.9999

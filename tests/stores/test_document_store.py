@@ -51,7 +51,7 @@ def _settings(request: pytest.FixtureRequest, home: Path) -> Settings:
 def store(request: pytest.FixtureRequest, genai_home: Path) -> Iterator[DocumentStore]:
     """A store opened the way the platform opens it: from settings."""
     settings = _settings(request, genai_home)
-    opened = open_document_store(settings)
+    opened = open_document_store(settings.document_store, settings.sql_url)
     expected = MongoDocumentStore if request.param == "mongodb" else SqlDocumentStore
     assert isinstance(opened, expected)
     assert isinstance(opened, DocumentStore)

@@ -214,7 +214,7 @@ def test_points_must_say_which_document_version_they_are(store: VectorStore) -> 
 
 def test_one_local_client_per_folder_shared_and_released(qdrant_path: Path) -> None:
     first = VectorStore(QdrantSettings(path=qdrant_path))
-    second = VectorStore(Settings(home=qdrant_path.parent, qdrant=QdrantSettings(path=qdrant_path)))
+    second = VectorStore(Settings(home=qdrant_path.parent, qdrant=QdrantSettings(path=qdrant_path)).qdrant)
     first.ensure_collection("kb1", DIM)
     first.upsert("kb1", points("a.md", unit_vectors(2)))
     assert second.count("kb1") == 2
@@ -234,7 +234,7 @@ def test_one_local_client_per_folder_shared_and_released(qdrant_path: Path) -> N
 
 
 def test_the_default_settings_keep_vectors_under_home(genai_home: Path) -> None:
-    with VectorStore(Settings(home=genai_home)) as store:
+    with VectorStore(Settings(home=genai_home).qdrant) as store:
         store.ensure_collection("kb1", DIM)
         store.upsert("kb1", points("a.md", unit_vectors(1)))
     assert (genai_home / "qdrant").is_dir()
