@@ -86,3 +86,28 @@ class DeadlineExceeded(GatewayError):
     status = 504
     type = "timeout_error"
     code = "gateway_timeout"
+
+
+class UnsupportedMediaType(GatewayError):
+    """415: a body that is not declared ``application/json`` (a browser form or ``text/plain`` post)."""
+
+    status = 415
+    type = "invalid_request_error"
+    code = "unsupported_media_type"
+
+
+class RequestTimeout(GatewayError):
+    """408: the client took longer than the gateway allows to send its request."""
+
+    status = 408
+    type = "invalid_request_error"
+    code = "request_timeout"
+
+
+class ClientClosedRequest(GatewayError):
+    """499 (nginx's "client closed request"): the client left before its body arrived. Nobody reads the
+    answer; the status is for metrics and the access log."""
+
+    status = 499
+    type = "invalid_request_error"
+    code = "client_closed"

@@ -10,7 +10,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    FailFast,
+    Field,
+    Tag,
+    ValidationInfo,
+    field_validator,
+)
 
 
 class OpenAIRequest(BaseModel):
@@ -59,6 +68,36 @@ class StreamOptions(OpenAIRequest):
         None, description="Send one last chunk with the request's usage (its `choices` is empty)."
     )
 
+
+class _FailFast(FailFast):
+    """Pydantic's ``FailFast``, hashable: typing puts a union's members in a set."""
+
+    __hash__ = object.__hash__
+
+
+_FAIL_FAST = _FailFast()
+
+
+def _texts_or_tokens_kind(value: Any) -> str:
+    if isinstance(value, list) and value:
+        first = value[0]
+        if isinstance(first, list):
+            return "token_lists"
+        if isinstance(first, int) and not isinstance(first, bool):
+            return "tokens"
+        return "texts"
+    return "texts" if isinstance(value, list) else "text"
+
+
+# A prompt or embedding input. The first item picks the one branch that is validated (a plain union tries
+# each in turn, and a long list fails every branch but one item by item); a list stops at its first bad item.
+TextsOrTokens = Annotated[
+    Annotated[str, Tag("text")]
+    | Annotated[list[str], Tag("texts"), _FAIL_FAST]
+    | Annotated[list[int], Tag("tokens"), _FAIL_FAST]
+    | Annotated[list[Annotated[list[int], _FAIL_FAST]], Tag("token_lists"), _FAIL_FAST],
+    Discriminator(_texts_or_tokens_kind),
+]
 
 Stop = Annotated[str | list[str] | None, Field(description="Sequences where generation stops.")]
 LogitBias = dict[str, Annotated[float, Field(ge=-100, le=100)]]

@@ -6,9 +6,9 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from gateway.protocol.common import OpenAIResponse, SamplingRequest, Usage
+from gateway.protocol.common import OpenAIResponse, SamplingRequest, TextsOrTokens, Usage
 
-Prompt = str | list[str] | list[int] | list[list[int]]
+Prompt = TextsOrTokens
 
 
 class CompletionRequest(SamplingRequest):

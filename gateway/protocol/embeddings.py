@@ -6,9 +6,9 @@ from typing import Literal
 
 from pydantic import Field
 
-from gateway.protocol.common import OpenAIRequest, OpenAIResponse
+from gateway.protocol.common import OpenAIRequest, OpenAIResponse, TextsOrTokens
 
-EmbeddingInput = str | list[str] | list[int] | list[list[int]]
+EmbeddingInput = TextsOrTokens
 
 
 class EmbeddingRequest(OpenAIRequest):

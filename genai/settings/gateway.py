@@ -24,6 +24,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, SecretStr, model_validator
 
+from genai.settings.gateway_limits import RequestLimits
+
 
 class RetrySettings(BaseModel):
     """Retries of one request on one upstream, before any byte reached the client."""
@@ -100,6 +102,9 @@ class GatewaySettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     max_body_bytes: int = Field(4 * 1024 * 1024, ge=1024, description="Larger request bodies get 413.")
+    request_limits: RequestLimits = Field(
+        default_factory=RequestLimits, description="What one request or connection may take (hostile input)."
+    )
     deadline_seconds: float = Field(120.0, gt=0, description="Whole-request deadline across retries.")
     balancing: Literal["least_loaded", "round_robin"] = "least_loaded"
     affinity: Literal["none", "user", "header"] = Field(
