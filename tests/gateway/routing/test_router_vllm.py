@@ -1,6 +1,8 @@
 """The router in front of two real vLLM workers serving one model (no fakes): vLLM's own /metrics are
-scraped and parsed, concurrent load spreads over both workers, and killing one worker in the middle of a
-run of 100 requests fails none of them; the killed worker is marked down, and up again after a restart.
+scraped and parsed, concurrent load spreads over both workers, and killing one worker while it generates
+long answers fails no request: each one it held is retried on the other worker and answered there in full,
+requests that arrive after the kill are answered by the other worker; the killed worker is marked down,
+and up again after a restart.
 
 The workers come from tests/fixtures/vllm.py (session-scoped, ~40 s each to start on CPU).
 """
@@ -14,10 +16,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
 import pytest
 
 from gateway.context import RequestContext
 from gateway.routing import Router
+from gateway.routing.vllm_metrics import parse_vllm_metrics
 from genai.llm.worker import WorkerProcess
 from tests.fixtures.router_calls import context, running
 
@@ -70,50 +74,84 @@ async def test_vllm_pair_metrics_are_scraped_and_load_spreads(vllm_worker_pair: 
     assert set(shares) == {w.url for w in vllm_worker_pair} and min(shares.values()) >= 2, shares
 
 
+# 15 prompt tokens + 480 generated fill most of the workers' 512-token context: with ignore_eos each long
+# request generates for about 2 s on an idle 2-core machine, longer on a busy one, against the few tens of
+# milliseconds between the check of what is in flight and the kill.
+LONG_TOKENS = 480
+ON_VICTIM = 3  # long requests that must be generating on the victim when it is killed
+MAX_LONG = 12  # long requests sent at most to get ON_VICTIM of them onto the victim
+
+
+def _long_body() -> dict[str, Any]:
+    return {**_body(LONG_TOKENS), "ignore_eos": True}
+
+
+async def _vllm_running(url: str) -> float:
+    """vLLM's own count of requests in its running batch, from the worker's /metrics."""
+    async with httpx.AsyncClient(timeout=10) as client:
+        text = (await client.get(f"{url}/metrics")).text
+    load = parse_vllm_metrics(text)
+    return load.running if load is not None else 0.0
+
+
 @dataclass
 class KillRun:
-    """What a run of requests saw while one worker was killed in the middle of it."""
+    """Long requests sent before one worker was killed, and what was true at the moment of the kill."""
 
-    contexts: list[RequestContext] = field(default_factory=list)  # in completion order
-    failures: list[BaseException] = field(default_factory=list)
-    served_before_kill: list[str | None] = field(default_factory=list)
-    in_flight_at_kill: int = 0
+    long: list[tuple[RequestContext, asyncio.Task[dict[str, Any]]]] = field(default_factory=list)
+    on_victim: list[RequestContext] = field(default_factory=list)  # first attempts generating there
+    router_in_flight: int = 0  # the router's count of attempts open on the victim
+    vllm_running: float = 0.0  # the victim's vllm:num_requests_running, read just before the kill
 
 
-async def _run_and_kill(router: Router, victim_process: WorkerProcess, requests: int = 100) -> KillRun:
-    """``requests`` requests from 6 concurrent clients; the victim is SIGKILLed once 25 are done and it
-    has served a few itself (a busy 2-core machine makes it slower than its twin), or after 60."""
+async def _kill_with_requests_in_flight(router: Router, victim_process: WorkerProcess) -> KillRun:
+    """Send long generations until ON_VICTIM of them are open on the victim, wait until the victim's
+    vLLM reports them running, then SIGKILL it. Only non-streaming requests are sent: a stream that has
+    sent bytes cannot be retried elsewhere."""
     victim = next(w for w in router.pools["vllm"].workers if w.url == victim_process.url)
     run = KillRun()
+    try:
+        while victim.in_flight < ON_VICTIM:
+            assert len(run.long) < MAX_LONG, f"after {MAX_LONG} requests {victim.in_flight} are on the victim"
+            ctx = context("tiny-chat", deadline=120)
+            run.long.append((ctx, asyncio.create_task(router.complete(ctx, _long_body()))))
+            await asyncio.sleep(0.02)  # the task picks its worker and opens its attempt
+        deadline = time.monotonic() + 30
+        while (running_there := await _vllm_running(victim.url)) < victim.in_flight:
+            assert time.monotonic() < deadline, f"vLLM runs {running_there} of {victim.in_flight} requests"
+            await asyncio.sleep(0.05)
+    except BaseException:
+        for _, task in run.long:
+            task.cancel()
+        raise
+    # No await from here to the kill, so no attempt can end in between: ``on_victim`` is exactly what
+    # the kill interrupts, and vLLM had them in its running batch a moment ago.
+    run.vllm_running = running_there
+    run.router_in_flight = victim.in_flight
+    run.on_victim = [ctx for ctx, task in run.long if ctx.worker == victim.url and not task.done()]
+    victim_process.kill()
+    return run
+
+
+async def _short_requests(router: Router, count: int, clients: int) -> list[RequestContext]:
+    """``count`` short requests from ``clients`` concurrent clients; each must be answered."""
     queue: asyncio.Queue[int] = asyncio.Queue()
-    for index in range(requests):
+    for index in range(count):
         queue.put_nowait(index)
+    done: list[RequestContext] = []
 
     async def client() -> None:
         while not queue.empty():
             queue.get_nowait()
             ctx = context("tiny-chat", deadline=120)
-            try:
-                await router.complete(ctx, _body(4))
-            except Exception as error:  # any failure is what the test counts
-                run.failures.append(error)
-            run.contexts.append(ctx)
+            await router.complete(ctx, _body(4))
+            done.append(ctx)
 
-    def served() -> list[str | None]:
-        return [ctx.worker for ctx in run.contexts]
-
-    async def killer() -> None:
-        while len(run.contexts) < 25 or (served().count(victim.url) < 2 and len(run.contexts) < 60):
-            await asyncio.sleep(0.01)
-        run.served_before_kill = served()
-        run.in_flight_at_kill = victim.in_flight
-        await asyncio.to_thread(victim_process.kill)
-
-    await asyncio.gather(killer(), *(client() for _ in range(6)))
-    return run
+    await asyncio.gather(*(client() for _ in range(clients)))
+    return done
 
 
-async def test_vllm_killing_a_worker_mid_run_fails_no_request_and_it_comes_back(
+async def test_vllm_killing_a_worker_retries_its_requests_on_the_other_and_it_comes_back(
     vllm_worker_pair: Pair,
 ) -> None:
     first, second = vllm_worker_pair
@@ -123,20 +161,31 @@ async def test_vllm_killing_a_worker_mid_run_fails_no_request_and_it_comes_back(
         async with running(_settings(vllm_worker_pair)) as router:
             victim = next(w for w in router.pools["vllm"].workers if w.url == second.url)
             # A fresh CPU worker is slow on batch shapes it has not run yet: warm both up first.
-            await asyncio.gather(
-                *(router.complete(context("tiny-chat", deadline=120), _body(4)) for _ in range(6))
+            warm = [router.complete(context("tiny-chat", deadline=120), _long_body()) for _ in range(4)]
+            await asyncio.gather(*warm)
+            async with asyncio.timeout(180):
+                run = await _kill_with_requests_in_flight(router, second)
+                # Requests that arrive after the kill, while the victim is not yet marked down.
+                after = await _short_requests(router, 20, clients=4)
+                answers = await asyncio.gather(*(task for _, task in run.long))
+            # At the kill the victim held ON_VICTIM or more first attempts (vLLM was generating them:
+            # _kill_with_requests_in_flight waited for its running count), and the router knew each one.
+            assert len(run.on_victim) == run.router_in_flight >= ON_VICTIM, (
+                [ctx.request_id for ctx in run.on_victim],
+                run.router_in_flight,
+                run.vllm_running,
             )
-            run = await _run_and_kill(router, second)
-            assert not run.failures, run.failures[:3]
-            assert len(run.contexts) == 100
-            # The kill hit a worker in rotation: it had served part of this run or held requests in flight,
-            # and every request it held was retried on the other worker.
-            assert run.served_before_kill.count(second.url) + run.in_flight_at_kill > 0
-            assert sum(ctx.attempts > 1 for ctx in run.contexts) >= run.in_flight_at_kill
-            # Marked down by the health checks (two failed probes) or at once by a refused connection,
-            # whichever comes first: the run may have finished before either happened.
+            # Each of them was retried on the other worker and answered there in full.
+            by_ctx = {id(ctx): answer for (ctx, _), answer in zip(run.long, answers, strict=True)}
+            for ctx in run.on_victim:
+                assert ctx.attempts >= 2 and ctx.worker == first.url, (ctx.attempts, ctx.worker)
+                answer = by_ctx[id(ctx)]
+                assert answer["usage"]["completion_tokens"] == LONG_TOKENS
+                assert answer["choices"][0]["finish_reason"] == "length"
+            # No answer came from the dead worker, whether a request first tried it or not.
+            assert {ctx.worker for ctx in after} == {first.url}
+            # Marked down by the health checks (two failed probes) or at once by a refused connection.
             await _eventually(lambda: not victim.up, timeout=5)
-            assert {ctx.worker for ctx in run.contexts[-20:]} == {first.url}
             await asyncio.to_thread(second.restart)
             await _eventually(lambda: victim.up, timeout=10)
             contexts = [context("tiny-chat", deadline=120) for _ in range(6)]
