@@ -69,7 +69,7 @@ bench-embedding: $(STAMP)
 # The gateway vs LiteLLM proxy, each pinned to core 0, on the same mock upstream (~20 minutes; needs a quiet
 # machine with at least 2 cores). docs/benchmarks/gateway.md explains the tables.
 bench-gateway: $(STAMP) $(LITELLM_STAMP)
-	$(BIN)/python benchmarks/gateway/run.py --out benchmarks/gateway/results/gateway.json \
+	$(BIN)/python benchmarks/gateway/run.py --out docs/benchmarks/results/gateway.json \
 		--markdown benchmarks/gateway/results/gateway.md
 
 # Re-pin after changing pyproject.toml: the exact versions that were installed and tested together.

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import os
 import platform
-import subprocess
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+
+from benchmarks.provenance import provenance
 
 _TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -113,28 +114,19 @@ class CpuMonitor:
 
 
 def describe(extra_versions: dict[str, str]) -> dict[str, object]:
-    """The machine and the software under test, for the results file."""
+    """The machine and the software under test (the commit, and whether the tree had uncommitted changes),
+    for the results file."""
     cpu = "unknown"
     for line in Path("/proc/cpuinfo").read_text().splitlines():
         if line.startswith("model name"):
             cpu = line.split(":", 1)[1].strip()
             break
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=False,
-            cwd=Path(__file__).parent,
-        ).stdout.strip()
-    except OSError:
-        commit = ""
     return {
+        **provenance(),
         "cpu": cpu,
         "cores": os.cpu_count(),
         "python": platform.python_version(),
         "kernel": platform.release(),
-        "commit": commit,
         "versions": extra_versions,
         "loadavg": os.getloadavg(),
     }

@@ -18,7 +18,11 @@ proxy on its own core pays here, against which the proxies' overheads can be rea
 It prints the tables (see ``report.py``) and writes everything to ``--out`` as JSON. Run it from the
 repository root with the app's venv, after `make litellm`:
 
-    .venv/bin/python benchmarks/gateway/run.py --out benchmarks/gateway/results/gateway.json
+    .venv/bin/python benchmarks/gateway/run.py                     # all targets, LiteLLM included
+    .venv/bin/python benchmarks/gateway/run.py --targets direct relay gateway   # without LiteLLM
+
+The JSON goes to docs/benchmarks/results/gateway.json unless ``--out`` says otherwise; its ``meta``
+records the commit measured and whether the working tree was dirty.
 """
 
 from __future__ import annotations
@@ -37,20 +41,34 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(1, str(Path(__file__).resolve().parents[2]))  # benchmarks.provenance, for machine.py
 
 import loadgen
 import machine
 import report
 import servers
 
+from benchmarks.provenance import RESULTS_DIR
+
 TARGETS = ("direct", "relay", "gateway", "litellm")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", type=Path, default=servers.HERE / "results" / "gateway.json")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=RESULTS_DIR / "gateway.json",
+        help="the results as JSON, with the commit measured (default: docs/benchmarks/results/gateway.json)",
+    )
     parser.add_argument("--markdown", type=Path, help="also write the tables to this file")
-    parser.add_argument("--targets", nargs="+", choices=TARGETS, default=list(TARGETS))
+    parser.add_argument(
+        "--targets",
+        nargs="+",
+        choices=TARGETS,
+        default=list(TARGETS),
+        help="what to measure, in this order (--targets direct relay gateway leaves LiteLLM out)",
+    )
     parser.add_argument("--rates", type=float, nargs="+", default=[25, 50, 75, 100, 200, 400, 800, 1600])
     parser.add_argument("--stream-rates", type=float, nargs="+", default=[10, 25, 50, 100, 200, 400])
     parser.add_argument(
