@@ -27,7 +27,7 @@ from gateway.api.responses import error_body
 from gateway.errors import BodyTooLarge
 from gateway.policies import PolicyChain
 
-logger = logging.getLogger("genai.gateway.app")
+logger = logging.getLogger(__name__)
 
 _MAX_REQUEST_ID = 128
 

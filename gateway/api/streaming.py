@@ -25,7 +25,7 @@ from gateway.context import RequestContext
 from gateway.errors import GatewayError, UpstreamFailed
 from gateway.sse import DONE, error_event
 
-logger = logging.getLogger("genai.gateway.app")
+logger = logging.getLogger(__name__)
 
 _ERROR_EVENT = re.compile(rb'^data: ?\{\s*"error"')
 # A chunk that carries generated output (not just the assistant role or an empty string).

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from genai.embedding.encoder import Encoder
     from genai.settings import EmbeddingSettings
 
-logger = logging.getLogger("genai.gateway.embeddings")
+logger = logging.getLogger(__name__)
 
 
 class EmbeddingService:

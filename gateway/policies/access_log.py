@@ -1,4 +1,4 @@
-"""The ``access_log`` policy: one JSON line per finished request (``genai.gateway.access``), written from
+"""The ``access_log`` policy: one JSON line per finished request (``gateway.access``), written from
 the request's ``UsageRecord``.
 
 Probes and the metrics endpoint are polled every few seconds: their successful requests get no line, or

@@ -1,8 +1,10 @@
 """Structured logs: every gateway log record is one JSON object on one line.
 
-Each request gets one ``genai.gateway.access`` line (request id, model, endpoint, status, latency, upstream,
+Each request gets one ``gateway.access`` line (request id, model, endpoint, status, latency, upstream,
 worker, attempts, tokens) so a log pipeline can index, join and aggregate requests without parsing prose.
-Other gateway loggers (``genai.gateway.*``) share the formatter.
+That name is stable, whatever module writes the line. Every other gateway logger is named by its module
+(``gateway.routing.router``, ``gateway.api.middleware``, ...): all are children of ``gateway`` and share
+the formatter.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any
 
 import orjson
 
-ACCESS_LOGGER = "genai.gateway.access"
+ACCESS_LOGGER = "gateway.access"
 _access = logging.getLogger(ACCESS_LOGGER)
 _FIELDS_ATTR = "gateway_fields"
 
@@ -48,7 +50,7 @@ def _iso_time(created: float) -> str:
     return f"{_second[1]}.{int(created % 1 * 1000):03d}Z"
 
 
-def configure_logging(level: str = "INFO", stream: Any = None, logger: str = "genai.gateway") -> None:
+def configure_logging(level: str = "INFO", stream: Any = None, logger: str = "gateway") -> None:
     """Send ``logger`` and its children to ``stream`` (stderr by default) as JSON lines; once per logger."""
     target = logging.getLogger(logger)
     target.setLevel(level.upper())

@@ -102,7 +102,7 @@ def test_fake_upstream_gateway_serves_and_stops_cleanly(gateway_process: Gateway
     assert gateway_process.process.wait(timeout=20) == 0
     log = gateway_process.log.read_text()
     # Structured logs: the access line of the request, as one JSON object.
-    assert '"logger":"genai.gateway.access"' in log and f'"model":"{CHAT_MODEL}"' in log
+    assert '"logger":"gateway.access"' in log and f'"model":"{CHAT_MODEL}"' in log
 
 
 def test_port_in_use_is_a_clear_error(gateway_env: dict[str, str]) -> None:

@@ -124,7 +124,7 @@ def test_fake_upstream_access_log_line(gateway_http: httpx.Client) -> None:
             records.append(record)
 
     handler = Keep()
-    access = logging.getLogger("genai.gateway.access")
+    access = logging.getLogger("gateway.access")
     access.addHandler(handler)
     try:
         gateway_http.post(
