@@ -43,7 +43,7 @@ from gateway.routing.retry import backoff, honoured_retry_after
 from gateway.routing.worker import DOWN_AFTER_FAILED_CHECKS, Lease, Worker
 from gateway.telemetry.metrics import ERRORS, FALLBACKS, RETRIES
 from gateway.upstreams import make_provider
-from gateway.upstreams.base import UpstreamStream, normalise_usage
+from gateway.upstreams.base import UpstreamStream, normalize_usage
 from gateway.upstreams.errors import UpstreamError
 from gateway.upstreams.provider import Provider
 from genai.settings.gateway import GatewaySettings
@@ -196,7 +196,7 @@ class Router:
         finally:
             ctx.router_stopped = time.monotonic()
         # Recorded, not metered: the API layer's usage record carries it to the sinks.
-        ctx.usage = normalise_usage(answer.get("usage"))
+        ctx.usage = normalize_usage(answer.get("usage"))
         return answer
 
     async def embed(self, ctx: RequestContext, body: dict[str, Any]) -> dict[str, Any]:

@@ -1,5 +1,5 @@
 """An upstream's open stream (``UpstreamStream``), the per-provider event translator it drives
-(``StreamDecoder``) and the usage counts both report (``normalise_usage``).
+(``StreamDecoder``) and the usage counts both report (``normalize_usage``).
 
 The stream splits the upstream's bytes into SSE events, hands each to the provider's decoder and bounds
 the rest of the stream by an idle timeout and the request's deadline.
@@ -30,7 +30,7 @@ class StreamDecoder(Protocol):
     def decode(self, event: bytes) -> bytes | None: ...
 
 
-def normalise_usage(usage: Any) -> dict[str, int] | None:
+def normalize_usage(usage: Any) -> dict[str, int] | None:
     """An upstream's OpenAI-format usage as plain counts; ``cached_tokens`` (prompt tokens the upstream
     served from its prefix cache, ``prompt_tokens_details.cached_tokens``) only when it reported them."""
     if not isinstance(usage, dict):

@@ -15,7 +15,7 @@ import orjson
 
 from gateway.context import Endpoint, RequestContext
 from gateway.sse import sse_data, sse_frame
-from gateway.upstreams.base import normalise_usage
+from gateway.upstreams.base import normalize_usage
 from gateway.upstreams.errors import UpstreamError
 from gateway.upstreams.json_body import dumps_request
 from gateway.upstreams.provider import Provider
@@ -139,7 +139,7 @@ class OpenAIStreamDecoder:
 
     def _usage_event(self, data: bytes) -> bytes | None:
         chunk = _load(data)
-        self.usage = normalise_usage(chunk.get("usage"))
+        self.usage = normalize_usage(chunk.get("usage"))
         if not self._include_usage:
             if not chunk.get("choices"):
                 return None  # the usage-only chunk the client did not ask for

@@ -27,7 +27,7 @@ NAMING_CONVENTION = {
 class UTCDateTime(TypeDecorator[datetime]):
     """A timestamp kept in UTC.
 
-    SQLite has no timezone type and drops the offset, PostgreSQL converts to the session's zone: normalising
+    SQLite has no timezone type and drops the offset, PostgreSQL converts to the session's zone: normalizing
     to UTC on the way in and tagging UTC on the way out gives callers the same aware value from both.
     Naive values are taken to be UTC already.
     """

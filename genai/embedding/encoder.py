@@ -207,7 +207,7 @@ class Encoder:
     def encode(self, texts: Sequence[str], batch_size: int | None = None) -> np.ndarray:
         """Embed ``texts`` as document passages: float32, shape (len(texts), dim), in the order given.
 
-        Rows are L2-normalised when the model ends in a Normalize module, as ``SentenceTransformer.encode``
+        Rows are L2-normalized when the model ends in a Normalize module, as ``SentenceTransformer.encode``
         returns them for that model. ``batch_size`` overrides the encoder's own for this call.
         """
         prompt = self._prompt(None)
@@ -339,7 +339,7 @@ class Encoder:
             ordered = torch.empty_like(stacked)
             ordered[positions.to(stacked.device)] = stacked
             if self._normalized:
-                # Re-normalise in float32: a float16 model's own normalisation leaves norms ~1e-3 off 1.
+                # Re-normalize in float32: a float16 model's own normalization leaves norms ~1e-3 off 1.
                 ordered = torch.nn.functional.normalize(ordered, dim=1)
             result = ordered.cpu().numpy()
         assert result.shape[0] == count

@@ -1,4 +1,4 @@
-"""Token-aware recursive chunking of normalised document text.
+"""Token-aware recursive chunking of normalized document text.
 
 A document is cut first into sections at markdown heading lines (for markdown, HTML and DOCX sources, whose
 parsers emit ``#`` headings), then each section into paragraphs, sentences, lines and, for a run of text

@@ -1,7 +1,7 @@
-"""Text normalisation applied to every parsed document before it is hashed and chunked.
+"""Text normalization applied to every parsed document before it is hashed and chunked.
 
 ``normalize_text`` is idempotent: the content hash of a document must not change when its already
-normalised text goes through the pipeline again.
+normalized text goes through the pipeline again.
 """
 
 from __future__ import annotations

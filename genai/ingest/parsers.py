@@ -1,4 +1,4 @@
-"""Parsing: turn one ``SourceFile`` into a ``ParsedDocument`` with normalised text.
+"""Parsing: turn one ``SourceFile`` into a ``ParsedDocument`` with normalized text.
 
 ``parse`` never raises for bad input. A file it cannot read or extract gets a ``parse_error`` a person
 can act on (and ``decodable=False`` when the bytes are not text), so the quality suite can quarantine it.
@@ -77,7 +77,7 @@ class ParseFailure(Exception):
 
 @dataclass
 class Extracted:
-    """What an extractor got out of the bytes, before normalisation."""
+    """What an extractor got out of the bytes, before normalization."""
 
     text: str
     title: str | None = None
@@ -330,7 +330,7 @@ def _no_text_reason(doc_type: DocumentType) -> str:
 
 
 def parse(source: SourceFile, max_bytes: int) -> ParsedDocument:
-    """Read ``source`` and return its normalised text, title and hash, or the reason it has none."""
+    """Read ``source`` and return its normalized text, title and hash, or the reason it has none."""
     name = Path(source.source).name or source.doc_id
     doc = ParsedDocument(
         doc_id=source.doc_id,

@@ -23,7 +23,7 @@ class SourceFile(BaseModel):
 
 
 class ParsedDocument(BaseModel):
-    """A document's text after parsing and normalisation, or the reason it has none."""
+    """A document's text after parsing and normalization, or the reason it has none."""
 
     doc_id: str
     source: str
@@ -44,7 +44,7 @@ class Chunk(BaseModel):
     doc_id: str
     chunk_no: int = Field(ge=0)
     text: str
-    start: int = Field(ge=0, description="Character offset of the chunk in the normalised document text.")
+    start: int = Field(ge=0, description="Character offset of the chunk in the normalized document text.")
     end: int = Field(ge=0)
     token_count: int = Field(ge=0)
     heading_path: list[str] = Field(default_factory=list)
