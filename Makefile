@@ -58,7 +58,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy genai flows tasks registry gateway tests benchmarks
-	$(BIN)/lint-imports
+	$(BIN)/lint-imports --no-cache
 
 bench-ingest: $(STAMP)
 	$(BIN)/python benchmarks/ingest/bench_ingest.py
