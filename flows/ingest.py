@@ -2,8 +2,9 @@
 
 parse -> document quality suite (failures quarantined) -> plan by content hash (unchanged skipped, changed
 replaced, gone deleted) -> chunk + chunk quality suite -> embed in windows -> write vectors and chunks ->
-consistency check -> summary artifacts. Run it from the Prefect UI, from `genai ingest`, or by calling
-``ingest(IngestRequest(...))``.
+consistency check -> summary artifacts. Run it from the Prefect UI, from `genai ingest`, through the Prefect
+REST API, or by calling ``ingest(source=..., knowledge_base=...)``. The parameters are flat and typed
+(see ``genai.ingest.request``) so that the UI's run form and Parameters tab show each one by name.
 """
 
 from dataclasses import dataclass
@@ -13,7 +14,20 @@ from prefect.futures import PrefectFuture
 from prefect.runtime import flow_run
 
 from genai.ingest.progress import report
-from genai.ingest.request import IngestRequest, effective_settings
+from genai.ingest.request import (
+    PLATFORM_CHUNK_TOKENS,
+    PLATFORM_OVERLAP_TOKENS,
+    ChunkTokens,
+    DocIds,
+    Exclude,
+    Include,
+    IngestRequest,
+    KeepDeleted,
+    KnowledgeBase,
+    OverlapTokens,
+    Source,
+    effective_settings,
+)
 from genai.ingest.stages import ChunkedWindow, in_groups, windows
 from genai.ingest.stores import IngestStores
 from genai.ingest.summary import IngestSummary
@@ -25,10 +39,29 @@ from tasks.reporting import ProgressArtifact, publish_summary
 
 
 @flow(name="ingest", log_prints=True)
-def ingest(request: IngestRequest) -> IngestSummary:
-    """Ingest ``request.source`` into knowledge base ``request.kb``; re-runs change only what changed."""
+def ingest(
+    source: Source,
+    knowledge_base: KnowledgeBase,
+    include: Include = (),
+    exclude: Exclude = (),
+    doc_ids: DocIds = {},  # noqa: B006 -- a read-only Mapping; the UI needs a JSON default, not null
+    keep_deleted: KeepDeleted = False,
+    chunk_tokens: ChunkTokens = PLATFORM_CHUNK_TOKENS,
+    overlap_tokens: OverlapTokens = PLATFORM_OVERLAP_TOKENS,
+) -> IngestSummary:
+    """Ingest ``source`` into ``knowledge_base``; re-runs change only what changed."""
+    request = IngestRequest(
+        source=source,
+        knowledge_base=knowledge_base,
+        include=include,
+        exclude=exclude,
+        doc_ids=doc_ids,
+        keep_deleted=keep_deleted,
+        chunk_tokens=chunk_tokens,
+        overlap_tokens=overlap_tokens,
+    )
     settings = effective_settings(get_settings(), request)
-    kb, run_id = request.kb, str(flow_run.get_id() or "local")
+    kb, run_id = request.knowledge_base, str(flow_run.get_id() or "local")
     tally = RunTally(run_id, kb, request.source, pipeline_version(settings.chunking, settings.embedding))
     with IngestStores.open(settings) as stores:
         stores.runs.start_run(run_id, kb)
@@ -44,7 +77,7 @@ def ingest(request: IngestRequest) -> IngestSummary:
 
 
 def _ingest(request: IngestRequest, settings: Settings, stores: IngestStores, tally: RunTally) -> None:
-    kb, run_id, version = request.kb, tally.summary.run_id, tally.summary.pipeline_version
+    kb, run_id, version = request.knowledge_base, tally.summary.run_id, tally.summary.pipeline_version
     with tally.stage("parse"):
         docs = steps.load_documents(request, settings.ingest)
     with tally.stage("check"):

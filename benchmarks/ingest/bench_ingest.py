@@ -12,6 +12,8 @@ In one process:
 Imports, the Prefect server and model weights are warmed first with a one-document run into another
 knowledge base, as they are in a served deployment that has run before; the cold first run is reported
 separately. Usage: ``python benchmarks/ingest/bench_ingest.py [--min-chunks 2000] [--out results.json]``.
+The results (with the commit measured and whether the tree was dirty) go to
+docs/benchmarks/results/ingest.json unless ``--out`` says otherwise.
 """
 
 from __future__ import annotations
@@ -25,6 +27,10 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from benchmarks.provenance import RESULTS_DIR, provenance
 
 TOPICS = (
     "invoices",
@@ -106,7 +112,7 @@ def chunk_texts(source: Path, kb: str) -> list[str]:
     from genai.settings import get_settings
 
     settings = get_settings()
-    request = IngestRequest(source=str(source), kb=kb)
+    request = IngestRequest(source=str(source), knowledge_base=kb)
     docs = stages.load_documents(request, settings.ingest)
     window, rejected, _ = stages.chunk_documents(docs, settings.embedding, settings.chunking, kb, "bench")
     assert not rejected, rejected
@@ -129,17 +135,21 @@ def bare_encode(texts: list[str], batch_size: int) -> float:
 
 def run_flow(source: Path, kb: str) -> tuple[float, dict[str, object]]:
     from flows.ingest import ingest
-    from genai.ingest.request import IngestRequest
 
     started = time.perf_counter()
-    summary = ingest(IngestRequest(source=str(source), kb=kb))
+    summary = ingest(source=str(source), knowledge_base=kb)
     return time.perf_counter() - started, summary.model_dump(mode="json")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--min-chunks", type=int, default=2000)
-    parser.add_argument("--out", type=Path, default=None, help="Write the results as JSON here.")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=RESULTS_DIR / "ingest.json",
+        help="write the results as JSON here (default: docs/benchmarks/results/ingest.json)",
+    )
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-ingest-"))
@@ -167,6 +177,7 @@ def main() -> None:
     assert rerun["unchanged"] == documents and rerun["chunks"] == 0
 
     results = {
+        **provenance(),
         "documents": documents,
         "chunks": len(texts),
         "tokens": summary["tokens"],
@@ -185,8 +196,9 @@ def main() -> None:
         "cold_warmup_run_seconds": round(cold_seconds, 2),
     }
     print_table(results)
-    if args.out:
-        args.out.write_text(json.dumps(results, indent=2))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"results: {args.out}", file=sys.stderr)
 
 
 def print_table(results: dict[str, Any]) -> None:

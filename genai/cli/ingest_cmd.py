@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -36,15 +36,18 @@ def ingest(
     try:
         request = IngestRequest(
             source=str(path.resolve()),
-            kb=kb,
-            include=include or None,
-            exclude=exclude or None,
-            keep_deleted=keep_deleted or None,
-            chunk_tokens=chunk_tokens,
-            overlap_tokens=overlap_tokens,
+            knowledge_base=kb,
+            include=include,
+            exclude=exclude,
+            keep_deleted=keep_deleted,
+            **{
+                name: value
+                for name, value in {"chunk_tokens": chunk_tokens, "overlap_tokens": overlap_tokens}.items()
+                if value is not None  # unset: the platform settings
+            },
         )
     except ValidationError as error:
-        fail("; ".join(f"{e['loc'][0]}: {e['msg']}" for e in error.errors()))
+        fail("; ".join(_option_error(e) for e in error.errors()))
     from genai.orchestration.prefect_env import configure_prefect
 
     configure_prefect(settings, quiet=True)
@@ -53,6 +56,17 @@ def ingest(
         typer.echo(json.dumps(summary.model_dump(mode="json"), indent=2))
     else:
         _print_summary(summary)
+
+
+_OPTIONS = {"knowledge_base": "--kb", "source": "PATH"}
+
+
+def _option_error(error: Any) -> str:
+    """One validation error as the command line spells it: the option, then the rule's own sentence."""
+    field = str(error["loc"][0])
+    option = _OPTIONS.get(field, "--" + field.replace("_", "-"))
+    cause = error.get("ctx", {}).get("error")
+    return f"{option}: {cause if cause is not None else error['msg']}"
 
 
 def _run_with_progress(request: IngestRequest) -> IngestSummary:
@@ -81,7 +95,7 @@ def _run_with_progress(request: IngestRequest) -> IngestSummary:
 
         with listening(on_progress):
             try:
-                return ingest_flow(request)
+                return ingest_flow(**request.model_dump())
             except Exception as error:  # the flow's own log already holds the details
                 progress.stop()
                 fail(f"ingestion failed: {error}", code=1)

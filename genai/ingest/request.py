@@ -1,51 +1,129 @@
-"""The ingestion flow's parameters: one pydantic model, which Prefect renders as the run form in its UI."""
+"""The ingestion flow's parameters: one definition per field, shared by the flow's signature (which Prefect
+turns into the run form and the deployment's parameter schema) and by ``IngestRequest`` (what the stages
+get, validated once).
+
+Each field carries a plain-language title and description for the Prefect UI. Optional fields have real,
+JSON-valued defaults: the UI renders ``X | None`` as a type choice ("Property is type None"), and fills a
+``null`` default into a plain field, where the schema then refuses it. Empty lists and the sentinels 0 and
+-1 mean "use the platform settings". The knowledge-base rule is in the schema as a pattern, so the Prefect
+API refuses a bad name when the run is created, not when it starts.
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import AfterValidator, BaseModel, Field
 
 from genai.settings import ChunkingSettings, IngestSettings, Settings
 
-KB_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+KB_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
+KB_NAME = re.compile(KB_PATTERN)
+KB_RULE = "lowercase letters, digits, '-' and '_', at most 63 characters, starting with a letter or digit"
+
+
+def check_kb_name(value: str) -> str:
+    """The knowledge-base name rule, with a message that says what a valid name looks like."""
+    if not KB_NAME.match(value):
+        raise ValueError(f"knowledge base names use {KB_RULE}; got {value!r}")
+    return value
+
+
+def _shown(title: str, description: str, **schema: Any) -> Any:
+    """Title and description as the UI shows them. Prefect overwrites a field's own title with the
+    parameter's name, but keeps ``json_schema_extra``, which is applied last."""
+    return Field(json_schema_extra={"title": title, "description": description, **schema})
+
+
+Source = Annotated[
+    str,
+    Field(min_length=1),
+    _shown("Source folder", "A folder (read recursively) or one file, on the machine where the flow runs."),
+]
+KnowledgeBase = Annotated[
+    str,
+    AfterValidator(check_kb_name),
+    _shown("Knowledge base", f"The knowledge base to ingest into: {KB_RULE}.", pattern=KB_PATTERN),
+]
+Include = Annotated[
+    Sequence[str],
+    _shown("Include", "Glob patterns of files to read, e.g. **/*.md. Empty: the platform's ingest.include."),
+]
+Exclude = Annotated[
+    Sequence[str],
+    _shown("Exclude", "Glob patterns of files to leave out, e.g. drafts/**. Empty: ingest.exclude."),
+]
+DocIds = Annotated[
+    Mapping[str, str],
+    _shown(
+        "Document ids",
+        'Your own document ids by source-relative path, e.g. {"policies/leave.md": "HR-001"}. '
+        "Files not listed are known by their path.",
+    ),
+]
+KeepDeleted = Annotated[
+    bool,
+    _shown(
+        "Keep deleted documents",
+        "Keep documents that are gone from the source in the knowledge base (also on when "
+        "ingest.keep_deleted is set).",
+    ),
+]
+PLATFORM_CHUNK_TOKENS = 0
+PLATFORM_OVERLAP_TOKENS = -1
+
+
+def _chunk_size(value: int) -> int:
+    if value != PLATFORM_CHUNK_TOKENS and not 16 <= value <= 8192:
+        raise ValueError(f"a chunk holds 16 to 8192 tokens (0: the platform's setting); got {value}")
+    return value
+
+
+ChunkTokens = Annotated[
+    int,
+    AfterValidator(_chunk_size),
+    _shown(
+        "Chunk size (tokens)",
+        "Most tokens per chunk, 16 to 8192. 0: the platform's chunking.chunk_tokens.",
+        minimum=0,
+        maximum=8192,
+    ),
+]
+OverlapTokens = Annotated[
+    int,
+    Field(ge=PLATFORM_OVERLAP_TOKENS),
+    _shown(
+        "Overlap (tokens)",
+        "Tokens shared by consecutive chunks. -1: the platform's chunking.overlap_tokens.",
+    ),
+]
 
 
 class IngestRequest(BaseModel):
     """What to ingest and into which knowledge base. Unset fields fall back to the platform settings."""
 
-    source: str = Field(description="A folder (read recursively) or one file, where the flow runs.")
-    kb: str = Field(description="Knowledge base name: lowercase letters, digits, '-' and '_'.")
-    include: list[str] | None = Field(None, description="Glob patterns to include, e.g. ['**/*.md'].")
-    exclude: list[str] | None = Field(None, description="Glob patterns to leave out, e.g. ['drafts/**'].")
-    doc_ids: dict[str, str] | None = Field(
-        None, description="Explicit document ids by source-relative path; others use their path."
-    )
-    keep_deleted: bool | None = Field(None, description="Keep documents that are gone from the source.")
-    chunk_tokens: int | None = Field(None, ge=16, le=8192, description="Most tokens per chunk.")
-    overlap_tokens: int | None = Field(None, ge=0, description="Tokens shared by consecutive chunks.")
-
-    @field_validator("kb")
-    @classmethod
-    def _valid_kb(cls, value: str) -> str:
-        if not KB_NAME.match(value):
-            raise ValueError(
-                "knowledge base names use lowercase letters, digits, '-' and '_' (at most 63 characters), "
-                f"starting with a letter or digit; got {value!r}"
-            )
-        return value
+    source: Source
+    knowledge_base: KnowledgeBase
+    include: Include = ()
+    exclude: Exclude = ()
+    doc_ids: DocIds = {}
+    keep_deleted: KeepDeleted = False
+    chunk_tokens: ChunkTokens = PLATFORM_CHUNK_TOKENS
+    overlap_tokens: OverlapTokens = PLATFORM_OVERLAP_TOKENS
 
 
 def effective_settings(settings: Settings, request: IngestRequest) -> Settings:
     """The platform settings with the request's overrides applied (and validated again)."""
     chunking = settings.chunking.model_dump()
-    if request.chunk_tokens is not None:
+    if request.chunk_tokens != PLATFORM_CHUNK_TOKENS:
         chunking["chunk_tokens"] = request.chunk_tokens
-    if request.overlap_tokens is not None:
+    if request.overlap_tokens != PLATFORM_OVERLAP_TOKENS:
         chunking["overlap_tokens"] = request.overlap_tokens
     ingest = settings.ingest.model_dump()
-    if request.keep_deleted is not None:
-        ingest["keep_deleted"] = request.keep_deleted
+    if request.keep_deleted:
+        ingest["keep_deleted"] = True
     return settings.model_copy(
         update={
             "chunking": ChunkingSettings.model_validate(chunking),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from fnmatch import fnmatchcase
@@ -56,7 +57,7 @@ class _Filter:
     exclude: list[tuple[str, ...]]
 
     @classmethod
-    def of(cls, include: list[str], exclude: list[str]) -> _Filter:
+    def of(cls, include: Sequence[str], exclude: Sequence[str]) -> _Filter:
         return cls([_split(p) for p in include], [_split(p) for p in exclude])
 
     def excluded(self, rel: str) -> bool:
@@ -205,7 +206,7 @@ def _walk(top: _Dir, root: Path, rules: _Filter) -> list[SourceFile]:
     return found
 
 
-def discover(root: Path, include: list[str], exclude: list[str]) -> list[SourceFile]:
+def discover(root: Path, include: Sequence[str], exclude: Sequence[str]) -> list[SourceFile]:
     """List the files under ``root`` that match ``include`` and not ``exclude``, sorted by doc_id.
 
     Globs match the path relative to ``root`` with '/' separators, case-insensitively; '**' spans any

@@ -79,6 +79,13 @@ def start_prefect_server(
     )
     env.pop("PREFECT_API_URL", None)  # the server must not think it is a client of another server
     host, port = settings.prefect.host, settings.prefect.port
+    # The UI asks the server for the API address it should call; without these it is told port 4200
+    # whatever --port says, and a UI on another port talks to the wrong server (or none).
+    env.update(
+        PREFECT_SERVER_API_HOST=host,
+        PREFECT_SERVER_API_PORT=str(port),
+        PREFECT_UI_API_URL=f"http://{host}:{port}/api",
+    )
     command = [sys.executable, "-m", "prefect", "server", "start", "--host", host, "--port", str(port)]
     return start_service(
         "the Prefect server", command, f"http://{host}:{port}/api/health", log_file, timeout, env

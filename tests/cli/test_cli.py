@@ -89,7 +89,7 @@ def test_invalid_settings_name_the_field(genai_home: Path, monkeypatch: pytest.M
     ("arguments", "message"),
     [
         (["ingest", "/no/such/folder", "--kb", "docs"], "does not exist"),
-        (["ingest", ".", "--kb", "Bad Name!"], "knowledge base names use lowercase"),
+        (["ingest", ".", "--kb", "Bad Name!"], "--kb: knowledge base names use lowercase"),
         (["search", "--kb", "never-ingested", "anything"], "does not exist"),
         (["search", "--kb", "docs", "--filter", "nonsense", "q"], "KEY=VALUE"),
     ],

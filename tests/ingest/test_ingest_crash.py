@@ -17,7 +17,6 @@ from pathlib import Path
 import pytest
 
 from flows.ingest import ingest
-from genai.ingest.request import IngestRequest
 from genai.settings import Settings, get_settings
 from tests.fixtures.ingest import assert_consistent
 
@@ -95,7 +94,7 @@ def test_fault_run_stopped_between_store_writes_then_rerun_is_consistent(
 
     source = tmp_path / "corpus"
     write_corpus(source, 30)
-    ingest(IngestRequest(source=str(source), kb="crash"))
+    ingest(source=str(source), knowledge_base="crash")
     for n in range(0, 30, 3):  # change a third of the documents, so the crashed run replaces some
         path = source / f"doc-{n:03d}.md"
         path.write_text(path.read_text() + "\nAddendum paragraph about freight tariffs.\n")
@@ -103,14 +102,14 @@ def test_fault_run_stopped_between_store_writes_then_rerun_is_consistent(
     with monkeypatch.context() as patch:
         crash_on_call(patch, target, crash_point, 2)
         with pytest.raises(CrashAfter):
-            ingest(IngestRequest(source=str(source), kb="crash"))
+            ingest(source=str(source), knowledge_base="crash")
 
-    rerun = ingest(IngestRequest(source=str(source), kb="crash"))
+    rerun = ingest(source=str(source), knowledge_base="crash")
 
     view = assert_consistent(small_windows, "crash")
     assert len(view.documents) == 30
     assert rerun.changed + rerun.new >= 1
-    fresh = ingest(IngestRequest(source=str(source), kb="fresh"))
+    fresh = ingest(source=str(source), knowledge_base="fresh")
     assert rerun.total_chunks == fresh.total_chunks
     assert {d: c for d, (_, c) in view.documents.items()} == {
         d: c for d, (_, c) in assert_consistent(small_windows, "fresh").documents.items()
@@ -127,11 +126,11 @@ def test_fault_new_documents_crashed_then_removed_leave_no_stray_vectors(
     with monkeypatch.context() as patch:
         crash_on_call(patch, SqlDocumentStore, "replace_documents", 1)
         with pytest.raises(CrashAfter):
-            ingest(IngestRequest(source=str(source), kb="strays"))
+            ingest(source=str(source), knowledge_base="strays")
     for path in sorted(source.glob("*.md"))[:6]:
         path.unlink()
 
-    summary = ingest(IngestRequest(source=str(source), kb="strays"))
+    summary = ingest(source=str(source), knowledge_base="strays")
 
     assert summary.repaired > 0
     assert len(assert_consistent(small_windows, "strays").documents) == 6
@@ -165,7 +164,7 @@ def test_killed_ingest_process_then_rerun_has_no_duplicate_and_no_missing_chunk(
     written_before_kill = _documents_written(database, "killed")
     assert 0 < written_before_kill < 80
 
-    rerun = ingest(IngestRequest(source=str(source), kb="killed"))
+    rerun = ingest(source=str(source), knowledge_base="killed")
 
     assert rerun.unchanged >= written_before_kill
     assert rerun.unchanged + rerun.new == 80

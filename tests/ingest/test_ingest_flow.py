@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from flows.ingest import ingest
-from genai.ingest.request import IngestRequest
 from genai.retrieval import search
 from genai.settings import Settings
 from genai.stores.quarantine import QuarantineStore
@@ -28,7 +27,7 @@ def test_flow_ingests_good_documents_and_quarantines_every_bad_input(
     (source / "secret.md").write_text("# Secret\n\nroot cannot read this one.\n")
     deny_access(monkeypatch, source / "secret.md")
 
-    summary = ingest(IngestRequest(source=str(source), kb="handbook"))
+    summary = ingest(source=str(source), knowledge_base="handbook")
 
     assert summary.new == len(good)
     assert summary.quarantined == len(bad) + 1
@@ -53,10 +52,10 @@ def test_flow_ingests_good_documents_and_quarantines_every_bad_input(
 def test_second_run_changes_nothing(backend_settings: Settings, tmp_path: Path) -> None:
     source = tmp_path / "corpus"
     good = write_good_corpus(source)
-    first = ingest(IngestRequest(source=str(source), kb="kb1"))
+    first = ingest(source=str(source), knowledge_base="kb1")
     before = assert_consistent(backend_settings, "kb1")
 
-    second = ingest(IngestRequest(source=str(source), kb="kb1"))
+    second = ingest(source=str(source), knowledge_base="kb1")
 
     assert (second.new, second.changed, second.deleted, second.chunks) == (0, 0, 0, 0)
     assert second.unchanged == len(good) and second.total_chunks == first.total_chunks
@@ -69,12 +68,12 @@ def test_changed_documents_are_replaced_and_removed_ones_deleted(
 ) -> None:
     source = tmp_path / "corpus"
     good = write_good_corpus(source)
-    ingest(IngestRequest(source=str(source), kb="kb2"))
+    ingest(source=str(source), knowledge_base="kb2")
     before = assert_consistent(backend_settings, "kb2")
 
     (source / "guide.md").write_text("# Onboarding Guide\n\nShort now: only the zebra crossing rule.\n")
     (source / "notes" / "retention.txt").unlink()
-    summary = ingest(IngestRequest(source=str(source), kb="kb2"))
+    summary = ingest(source=str(source), knowledge_base="kb2")
 
     assert (summary.changed, summary.deleted, summary.unchanged) == (1, 1, len(good) - 2)
     after = assert_consistent(backend_settings, "kb2")
@@ -89,10 +88,10 @@ def test_changed_documents_are_replaced_and_removed_ones_deleted(
 def test_keep_deleted_keeps_documents_gone_from_the_source(settings: Settings, tmp_path: Path) -> None:
     source = tmp_path / "corpus"
     write_good_corpus(source)
-    ingest(IngestRequest(source=str(source), kb="kept"))
+    ingest(source=str(source), knowledge_base="kept")
     (source / "guide.md").unlink()
 
-    summary = ingest(IngestRequest(source=str(source), kb="kept", keep_deleted=True))
+    summary = ingest(source=str(source), knowledge_base="kept", keep_deleted=True)
 
     assert summary.deleted == 0
     assert "guide.md" in assert_consistent(settings, "kept").documents
@@ -101,9 +100,9 @@ def test_keep_deleted_keeps_documents_gone_from_the_source(settings: Settings, t
 def test_new_chunk_settings_re_embed_unchanged_text(settings: Settings, tmp_path: Path) -> None:
     source = tmp_path / "corpus"
     good = write_good_corpus(source)
-    first = ingest(IngestRequest(source=str(source), kb="resized"))
+    first = ingest(source=str(source), knowledge_base="resized")
 
-    smaller = ingest(IngestRequest(source=str(source), kb="resized", chunk_tokens=64, overlap_tokens=8))
+    smaller = ingest(source=str(source), knowledge_base="resized", chunk_tokens=64, overlap_tokens=8)
 
     assert smaller.changed == len(good) and smaller.pipeline_version != first.pipeline_version
     assert smaller.total_chunks > first.total_chunks
@@ -116,12 +115,12 @@ def test_chunk_size_beyond_the_model_limit_fails_with_a_clear_error(
     source = tmp_path / "corpus"
     write_good_corpus(source)
     with pytest.raises(ValueError, match="at most 254"):
-        ingest(IngestRequest(source=str(source), kb="toolong", chunk_tokens=400))
+        ingest(source=str(source), knowledge_base="toolong", chunk_tokens=400)
 
 
 def test_explicit_doc_ids_replace_paths(settings: Settings, tmp_path: Path) -> None:
     source = tmp_path / "corpus"
     write_good_corpus(source)
-    ingest(IngestRequest(source=str(source), kb="ids", doc_ids={"guide.md": "HR-001"}))
+    ingest(source=str(source), knowledge_base="ids", doc_ids={"guide.md": "HR-001"})
     view = assert_consistent(settings, "ids")
     assert "HR-001" in view.documents and "guide.md" not in view.documents

@@ -53,18 +53,20 @@ def test_plan_sorts_documents_by_what_changed() -> None:
 def test_pipeline_version_follows_chunking_settings(settings: Settings) -> None:
     base = pipeline_version(settings.chunking, settings.embedding)
     assert base == pipeline_version(settings.chunking, settings.embedding) and base.startswith("v")
-    resized = effective_settings(settings, IngestRequest(source=".", kb="x", chunk_tokens=128))
+    resized = effective_settings(settings, IngestRequest(source=".", knowledge_base="x", chunk_tokens=128))
     assert pipeline_version(resized.chunking, resized.embedding) != base
-    overlapped = effective_settings(settings, IngestRequest(source=".", kb="x", overlap_tokens=0))
+    overlapped = effective_settings(settings, IngestRequest(source=".", knowledge_base="x", overlap_tokens=0))
     assert pipeline_version(overlapped.chunking, overlapped.embedding) != base
 
 
 def test_request_validates_names_and_overrides(settings: Settings) -> None:
     with pytest.raises(ValidationError, match="lowercase"):
-        IngestRequest(source=".", kb="Has Spaces")
+        IngestRequest(source=".", knowledge_base="Has Spaces")
     with pytest.raises(ValidationError, match="overlap_tokens"):
-        effective_settings(settings, IngestRequest(source=".", kb="ok", chunk_tokens=64, overlap_tokens=40))
-    applied = effective_settings(settings, IngestRequest(source=".", kb="ok", keep_deleted=True))
+        effective_settings(
+            settings, IngestRequest(source=".", knowledge_base="ok", chunk_tokens=64, overlap_tokens=40)
+        )
+    applied = effective_settings(settings, IngestRequest(source=".", knowledge_base="ok", keep_deleted=True))
     assert applied.ingest.keep_deleted and not settings.ingest.keep_deleted
 
 
@@ -122,7 +124,9 @@ def test_chunk_token_ids_give_the_same_vectors_as_the_text(settings: Settings, t
     from tests.fixtures.documents import write_good_corpus
 
     write_good_corpus(tmp_path / "corpus")
-    docs = stages.load_documents(IngestRequest(source=str(tmp_path / "corpus"), kb="ids"), settings.ingest)
+    docs = stages.load_documents(
+        IngestRequest(source=str(tmp_path / "corpus"), knowledge_base="ids"), settings.ingest
+    )
     tokenizer = load_tokenizer(settings.embedding.model)
     chunks = [c for d in docs for c in chunk_document(d, tokenizer, settings.chunking, keep_token_ids=True)]
     for c in chunks:

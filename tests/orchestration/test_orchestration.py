@@ -94,15 +94,24 @@ def test_genai_up_serves_the_ingest_deployment_and_runs_it_from_the_api(
             0
         ]
         assert deployment["name"] == "ingest"
-        form = deployment["parameter_openapi_schema"]
-        assert "request" in form["properties"]  # the UI renders this pydantic model as the run form
+        assert deployment["enforce_parameter_schema"] is True
+        form = deployment["parameter_openapi_schema"]["properties"]
+        # One row per parameter in the UI, titled in plain language, none of them offering "None".
+        assert list(form)[:2] == ["source", "knowledge_base"]
+        assert form["knowledge_base"]["title"] == "Knowledge base"
+        assert all("anyOf" not in field and field.get("default", "") is not None for field in form.values())
 
-        run = api(
-            base,
-            "POST",
-            f"/deployments/{deployment['id']}/create_flow_run",
-            {"parameters": {"request": {"source": str(corpus), "kb": "from-ui"}}},
-        )
+        create = f"/deployments/{deployment['id']}/create_flow_run"
+        for attempt in range(6):  # 503: the SQLite database was busy, as in api()
+            refused = httpx.post(
+                base + create, json={"parameters": {"source": str(corpus), "knowledge_base": "Bad Name"}}
+            )
+            if refused.status_code != 503:
+                break
+            time.sleep(0.5 * 2**attempt)
+        assert refused.status_code == 409 and "knowledge_base" in refused.json()["detail"], refused.text
+        # Exactly the payload the README shows an external system sending.
+        run = api(base, "POST", create, {"parameters": {"source": str(corpus), "knowledge_base": "from-ui"}})
         assert wait_for_final_state(base, run["id"], 300) == "COMPLETED"
 
         artifacts = api(base, "POST", "/artifacts/filter", {})
@@ -127,8 +136,8 @@ def test_prefect_yaml_declares_real_entrypoints_and_valid_parameters() -> None:
     for deployment in spec["deployments"]:
         flow: Any = load_flow_from_entrypoint(str(REPO / deployment["entrypoint"]))
         assert flow.name == "ingest"
-        if "request" in deployment.get("parameters", {}):
-            IngestRequest.model_validate(deployment["parameters"]["request"])
+        if "parameters" in deployment:
+            IngestRequest.model_validate(deployment["parameters"])
         assert deployment["work_pool"]["name"] in {"genai-process", "genai-kubernetes"}
 
 
@@ -187,7 +196,7 @@ def test_prefect_deploy_then_a_process_worker_runs_the_flow(
         base,
         "POST",
         f"/deployments/{deployment['id']}/create_flow_run",
-        {"parameters": {"request": {"source": str(corpus), "kb": "pooled"}}},
+        {"parameters": {"source": str(corpus), "knowledge_base": "pooled"}},
     )
 
     worker = subprocess.run(
