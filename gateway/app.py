@@ -21,7 +21,7 @@ from gateway.api.openapi import add_component_schemas
 from gateway.api.state import GatewayState
 from gateway.embeddings import EmbeddingService
 from gateway.gc_tuning import tune_for_serving
-from gateway.policies import build_chain
+from gateway.policies import PolicyChain, build_chain
 from gateway.protocol import (
     ChatCompletion,
     ChatCompletionChunk,
@@ -71,13 +71,15 @@ def create_app(
     *,
     warm_embeddings: bool = False,
     tune_gc: bool = False,
+    chain: PolicyChain | None = None,
 ) -> FastAPI:
     """The gateway app for ``settings``.
 
     ``router`` defaults to ``gateway.routing.Router.from_settings(settings.gateway)``. ``warm_embeddings``
     loads the embedding model in a background thread once the app started; otherwise the first
     /v1/embeddings request loads it. ``tune_gc`` (for a process that serves only this app) freezes
-    start-up objects and collects less often (``gateway.gc_tuning``).
+    start-up objects and collects less often (``gateway.gc_tuning``). ``chain`` defaults to the policies
+    ``settings.gateway.policies`` names (``gateway.policies.build_chain``).
     """
     if router is None:
         from gateway.routing.router import Router
@@ -87,7 +89,7 @@ def create_app(
         settings.gateway,
         router,
         EmbeddingService(settings.embedding, settings.gateway.embedding_models),
-        build_chain(settings.gateway.policies),
+        chain or build_chain(settings.gateway.policies),
     )
     configure_logging(settings.gateway.log_level)
 
