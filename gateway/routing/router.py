@@ -33,13 +33,14 @@ from gateway.errors import (
     UpstreamFailed,
 )
 from gateway.router_protocol import ModelInfo
-from gateway.routing import discovery, health, vllm_metrics
 from gateway.routing.balancer import Balancer
-from gateway.routing.discovery import Resolver
+from gateway.routing.discovery import Resolver, refresh_all, system_resolver
+from gateway.routing.health import check_pool
 from gateway.routing.periodic import spawn
 from gateway.routing.pool import Pool
 from gateway.routing.relay import first_event, relay
 from gateway.routing.retry import backoff, honoured_retry_after
+from gateway.routing.vllm_metrics import scrape_pool
 from gateway.routing.worker import DOWN_AFTER_FAILED_CHECKS, Lease, Worker
 from gateway.telemetry.metrics import ERRORS, FALLBACKS, RETRIES
 from gateway.upstreams import make_provider
@@ -83,7 +84,7 @@ class Router:
         rng: random.Random | None = None,
     ) -> None:
         self.settings = settings
-        self._resolver: Resolver = resolver or discovery.system_resolver
+        self._resolver: Resolver = resolver or system_resolver
         self._rng = rng or random.Random()
         # Scraped gauges older than a few intervals describe a past load; only in-flight counts then.
         fresh_for = 3 * settings.scrape_interval
@@ -120,11 +121,11 @@ class Router:
         settings = self.settings
         dns_pools = [pool for pool in self.pools.values() if pool.settings.dns]
         if dns_pools:
-            await discovery.refresh_all(dns_pools, self._resolver)
+            await refresh_all(dns_pools, self._resolver)
             self._tasks.append(
                 spawn(
                     settings.discovery_interval,
-                    lambda: discovery.refresh_all(dns_pools, self._resolver),
+                    lambda: refresh_all(dns_pools, self._resolver),
                     "discovery",
                     wait_first=True,
                 )
@@ -150,14 +151,14 @@ class Router:
     async def _check_health(self) -> None:
         timeout = max(0.5, min(self.settings.health_interval, 5.0))
         await asyncio.gather(
-            *(health.check_pool(pool, self.providers[name], timeout) for name, pool in self.pools.items())
+            *(check_pool(pool, self.providers[name], timeout) for name, pool in self.pools.items())
         )
 
     async def _scrape(self) -> None:
         timeout = max(0.25, min(self.settings.scrape_interval, 2.0))
         await asyncio.gather(
             *(
-                vllm_metrics.scrape_pool(pool, self.providers[name], timeout)
+                scrape_pool(pool, self.providers[name], timeout)
                 for name, pool in self.pools.items()
                 if self._scraped(name)
             )

@@ -7,12 +7,14 @@ All of this is touched from the event loop only, so plain attributes suffice.
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gateway.routing.breaker import CircuitBreaker
-from gateway.routing.vllm_metrics import VllmLoad
 from gateway.telemetry.metrics import CIRCUIT_STATE, IN_FLIGHT, UPSTREAM_LATENCY, WORKER_UP
 from genai.settings.gateway import BreakerSettings
+
+if TYPE_CHECKING:
+    from gateway.routing.vllm_metrics import VllmLoad
 
 # vLLM counts a waiting request as load twice: it is queued for KV-cache space, so it will be slower than
 # a running one. A full KV cache adds this much, since new requests there preempt or wait.
