@@ -12,6 +12,7 @@ from starlette.responses import Response
 
 from gateway.api.exchange import exchange_of
 from gateway.api.responses import error_response
+from gateway.echo import clip
 from gateway.errors import GatewayError, InvalidRequest
 
 _HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "request_too_large"}
@@ -26,9 +27,9 @@ async def gateway_error_handler(request: Request, error: Exception) -> Response:
 async def http_error_handler(request: Request, error: Exception) -> Response:
     assert isinstance(error, HTTPException)
     if error.status_code == 404 and error.detail == "Not Found":
-        message = f"Unknown request URL: {request.method} {request.url.path}."
+        message = f"Unknown request URL: {clip(request.method)} {clip(request.url.path)}."
     elif error.status_code == 405:
-        message = f"Method {request.method} is not allowed on {request.url.path}."
+        message = f"Method {clip(request.method)} is not allowed on {clip(request.url.path)}."
     else:
         message = str(error.detail)
     failure = GatewayError(message, status=error.status_code, code=_HTTP_CODES.get(error.status_code))

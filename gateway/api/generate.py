@@ -12,6 +12,7 @@ from gateway.api.exchange import Exchange, exchange_of
 from gateway.api.pipeline import serve
 from gateway.api.state import GatewayState, gateway_state
 from gateway.context import Endpoint, RequestContext
+from gateway.echo import clip
 from gateway.errors import ModelNotFound
 from gateway.protocol.common import SamplingRequest
 
@@ -53,7 +54,7 @@ def model_context(
 
 
 def unknown_model(state: GatewayState, model: str, endpoint: str) -> ModelNotFound:
-    message = f"The model '{model}' does not exist or you do not have access to it."
+    message = f"The model '{clip(model)}' does not exist or you do not have access to it."
     if model in state.settings.embedding_models and endpoint != "embeddings":
         message = f"The model '{model}' is an embedding model: use POST /v1/embeddings."
     return ModelNotFound(message, param="model")

@@ -38,21 +38,24 @@ def gateway(
     import uvicorn
 
     from gateway.app import create_app
+    from gateway.server import server_config
     from gateway.telemetry.logging import configure_logging
 
     app = create_app(settings, warm_embeddings=not lazy_embeddings, tune_gc=True)
     # uvicorn's own messages (startup, errors) as JSON lines too; the gateway writes its own access lines.
     configure_logging(address.log_level, logger="uvicorn")
     typer.echo(f"gateway: http://{address.host}:{address.port}/v1  (docs /docs, metrics /metrics)", err=True)
-    uvicorn.run(
+    # The gateway's own HTTP protocol: bounded headers, header and body timeouts, OpenAI error bodies
+    # for what the server answers by itself (gateway.server).
+    config = server_config(
         app,
-        host=address.host,
-        port=address.port,
+        address,
         access_log=False,
         log_config=None,
         log_level=address.log_level.lower(),
         timeout_graceful_shutdown=10,
     )
+    uvicorn.Server(config).run()
 
 
 def _with_address(settings: Settings, host: str | None, port: int | None) -> Settings:
