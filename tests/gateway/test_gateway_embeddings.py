@@ -103,11 +103,17 @@ def test_encoding_does_not_block_the_event_loop(
     gateway_http.post("/v1/embeddings", json={"model": MODEL, "input": "warm"})  # the model is loaded
     texts = [f"passage number {i} about the platform and its gateway " * 8 for i in range(60)]
     done = threading.Event()
+    outcome: list[int | BaseException] = []  # the batch's status, or what went wrong, for the main thread
 
     def embed() -> None:
-        with httpx.Client(base_url=gateway_server.url, timeout=120) as other:
-            assert other.post("/v1/embeddings", json={"model": MODEL, "input": texts}).status_code == 200
-        done.set()
+        try:
+            with httpx.Client(base_url=gateway_server.url, timeout=120) as other:
+                answer = other.post("/v1/embeddings", json={"model": MODEL, "input": texts})
+            outcome.append(answer.status_code)
+        except BaseException as error:
+            outcome.append(error)
+        finally:
+            done.set()
 
     worker = threading.Thread(target=embed)
     worker.start()
@@ -120,5 +126,6 @@ def test_encoding_does_not_block_the_event_loop(
         slowest = max(slowest, time.perf_counter() - started)
         probes += 1
     worker.join()
+    assert outcome == [200], outcome
     assert probes > 0, "the batch finished before the loop could be probed; make it bigger"
     assert slowest < 0.5
