@@ -33,16 +33,15 @@ def genai_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "genai.cli.main", *args]
 
 
-@pytest.fixture
-def gateway_env(tmp_path: Path, echo_upstream: EchoUpstream) -> dict[str, str]:
-    """Environment for a `genai` process whose gateway routes ``tiny-chat`` to the echo upstream."""
+def _env(tmp_path: Path, upstream_url: str) -> dict[str, str]:
+    """Environment for a `genai` process whose gateway routes ``tiny-chat`` to ``upstream_url``."""
     config = tmp_path / "genai.yaml"
     config.write_text(
         yaml.safe_dump(
             {
                 "gateway": {
                     "upstreams": {
-                        "echo": {"kind": "openai", "workers": [echo_upstream.url], "vllm_metrics": False}
+                        "echo": {"kind": "openai", "workers": [upstream_url], "vllm_metrics": False}
                     },
                     "models": {CHAT_MODEL: {"targets": [{"upstream": "echo", "model": UPSTREAM_MODEL}]}},
                 }
@@ -50,6 +49,12 @@ def gateway_env(tmp_path: Path, echo_upstream: EchoUpstream) -> dict[str, str]:
         )
     )
     return {**os.environ, "GENAI_CONFIG": str(config), "GENAI_HOME": str(tmp_path / "home")}
+
+
+@pytest.fixture
+def gateway_env(tmp_path: Path, echo_upstream: EchoUpstream) -> dict[str, str]:
+    """Environment for a `genai` process whose gateway routes ``tiny-chat`` to the echo upstream."""
+    return _env(tmp_path, echo_upstream.url)
 
 
 def wait_for_health(url: str, process: subprocess.Popen[bytes], timeout: float) -> float:
@@ -105,7 +110,8 @@ def test_fake_upstream_gateway_serves_and_stops_cleanly(gateway_process: Gateway
     assert '"logger":"gateway.access"' in log and f'"model":"{CHAT_MODEL}"' in log
 
 
-def test_port_in_use_is_a_clear_error(gateway_env: dict[str, str]) -> None:
+def test_port_in_use_is_a_clear_error(tmp_path: Path) -> None:
+    gateway_env = _env(tmp_path, f"http://127.0.0.1:{free_port()}")  # never reached: it cannot start
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()

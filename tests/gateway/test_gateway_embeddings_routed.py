@@ -4,7 +4,8 @@ The upstream here is a real OpenAI-compatible embeddings server: the session's o
 (``gateway_server``), which serves the platform's embedding model in-process. So the vectors that come
 back through the routing gateway must equal the packaged encoder's, under the client-facing model name.
 Fallback is shown with a worker nobody listens on (a dead port is not a fake: it is what a crashed worker
-looks like) and with an Anthropic upstream, which has no embeddings API and is skipped.
+looks like) and with an Anthropic upstream, which has no embeddings API and is skipped. Only the 502 test
+(``test_fake_...``) is answered by the echoing fake upstream, whose chat-only API refuses /v1/embeddings.
 """
 
 from __future__ import annotations
@@ -120,7 +121,7 @@ def test_a_model_without_an_embeddings_api_is_a_400(client: openai.OpenAI) -> No
     assert caught.value.param == "model" and "no embeddings API" in caught.value.message
 
 
-def test_an_upstream_without_the_endpoint_is_a_502(routing_gateway: ServerThread) -> None:
+def test_fake_upstream_without_the_embeddings_endpoint_is_a_502(routing_gateway: ServerThread) -> None:
     # The echo upstream speaks chat and completions only: its 404 for /v1/embeddings is the upstream's
     # refusal, so the gateway answers 502 and says what the upstream did.
     response = httpx.post(
