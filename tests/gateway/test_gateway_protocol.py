@@ -91,8 +91,8 @@ def test_stop_string_or_list(stop: Any) -> None:
     assert chat(stop=stop).stop == stop
 
 
-def test_sampling_fields() -> None:
-    request = chat(
+def test_sampling_fields_are_declared_fields() -> None:
+    sent: dict[str, Any] = dict(
         n=3,
         max_tokens=10,
         max_completion_tokens=12,
@@ -111,7 +111,10 @@ def test_sampling_fields() -> None:
         tool_choice={"type": "function", "function": {"name": "f"}},
         parallel_tool_calls=False,
     )
-    assert request.temperature == 0.0 and request.n == 3 and request.include_usage()
+    request = chat(**sent)
+    # Each one is validated as a declared field, none set aside as an unknown extra.
+    assert request.model_extra == {} and set(sent) <= request.model_fields_set
+    assert request.include_usage()
     assert request.tool_choice is not None and not isinstance(request.tool_choice, str)
 
 
