@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from typing import Protocol
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class UsageRecord:
     """One finished request. Fields that a request never reached are None (an unknown model has no
-    upstream; a 400 has no tokens)."""
+    upstream; a 400 has no tokens). Sinks read it and must not change it (it is not frozen only because a
+    frozen dataclass costs several microseconds more to build, on every request)."""
 
     request_id: str
     method: str
