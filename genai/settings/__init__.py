@@ -24,6 +24,7 @@ from genai.settings.placeholder import PlaceholderSection
 from genai.settings.registry import RegistrySettings
 from genai.settings.reports import ReportsSettings
 from genai.settings.root import Settings, get_settings
+from genai.settings.section import SettingsSection
 from genai.settings.stores import DocumentStoreSettings, QdrantSettings
 
 __all__ = [
@@ -47,6 +48,7 @@ __all__ = [
     "RetrySettings",
     "RouteTarget",
     "Settings",
+    "SettingsSection",
     "UpstreamSettings",
     "get_settings",
 ]

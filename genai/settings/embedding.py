@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
+
+from genai.settings.section import SettingsSection
 
 
-class EmbeddingSettings(BaseModel):
+class EmbeddingSettings(SettingsSection):
     """Which sentence-transformers model embeds chunks and queries, and how."""
 
     model: str = Field(

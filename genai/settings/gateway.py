@@ -22,12 +22,13 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
 
 from genai.settings.gateway_limits import RequestLimits
+from genai.settings.section import SettingsSection
 
 
-class RetrySettings(BaseModel):
+class RetrySettings(SettingsSection):
     """Retries of one request on one upstream, before any byte reached the client."""
 
     attempts: int = Field(3, ge=1, le=10, description="Tries per upstream, the first included.")
@@ -36,7 +37,7 @@ class RetrySettings(BaseModel):
     max_retry_after: float = Field(10.0, ge=0, description="Longest Retry-After the gateway will honour.")
 
 
-class BreakerSettings(BaseModel):
+class BreakerSettings(SettingsSection):
     """Per-worker circuit breaker: closed -> open after failures -> half-open after a pause -> closed."""
 
     failure_threshold: int = Field(5, ge=1, description="Consecutive failures that open the circuit.")
@@ -44,7 +45,7 @@ class BreakerSettings(BaseModel):
     half_open_requests: int = Field(1, ge=1, description="Trial requests let through when half-open.")
 
 
-class UpstreamSettings(BaseModel):
+class UpstreamSettings(SettingsSection):
     """One provider endpoint, or a pool of identical workers behind one protocol."""
 
     kind: Literal["openai", "anthropic"] = Field(
@@ -76,14 +77,14 @@ class UpstreamSettings(BaseModel):
         return self
 
 
-class RouteTarget(BaseModel):
+class RouteTarget(SettingsSection):
     """One link of a model's fallback chain."""
 
     upstream: str
     model: str | None = Field(None, description="The model name the upstream knows; default: the route's.")
 
 
-class ModelRoute(BaseModel):
+class ModelRoute(SettingsSection):
     """What a client-facing model name resolves to."""
 
     targets: list[RouteTarget] = Field(min_length=1)
@@ -96,7 +97,7 @@ PolicyName = Literal["metrics", "access_log"]
 _DEFAULT_POLICIES: tuple[PolicyName, ...] = ("metrics", "access_log")
 
 
-class GatewaySettings(BaseModel):
+class GatewaySettings(SettingsSection):
     """The OpenAI-compatible gateway."""
 
     host: str = "127.0.0.1"

@@ -8,10 +8,12 @@ embedding request may ask for. docs/gateway.md, "Limits and hostile input", list
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import Field
+
+from genai.settings.section import SettingsSection
 
 
-class RequestLimits(BaseModel):
+class RequestLimits(SettingsSection):
     """Bounds on one request and one connection; every default is far above what a legitimate client sends."""
 
     max_messages: int = Field(2048, ge=1, description="Chat messages in one request.")

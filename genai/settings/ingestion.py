@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import Field, model_validator
+
+from genai.settings.section import SettingsSection
 
 PIPELINE_SCHEMA = "1"  # bump when the chunk or payload layout changes: every document is re-embedded
 
 
-class ChunkingSettings(BaseModel):
+class ChunkingSettings(SettingsSection):
     """Token-aware chunking, counted with the embedding model's tokenizer."""
 
     chunk_tokens: int = Field(240, ge=16, le=8192, description="Most tokens in one chunk.")
@@ -21,7 +23,7 @@ class ChunkingSettings(BaseModel):
         return self
 
 
-class IngestSettings(BaseModel):
+class IngestSettings(SettingsSection):
     """What the ingestion flow reads and the bounds its document quality suite enforces."""
 
     include: list[str] = Field(

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import Field
+
+from genai.settings.section import SettingsSection
 
 
-class PrefectSettings(BaseModel):
+class PrefectSettings(SettingsSection):
     """The Prefect server `genai up` runs, or the shared one named by ``api_url``."""
 
     api_url: str | None = None

@@ -9,10 +9,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, SecretStr
+from pydantic import SecretStr
+
+from genai.settings.section import SettingsSection
 
 
-class DocumentStoreSettings(BaseModel):
+class DocumentStoreSettings(SettingsSection):
     """Where documents and chunk texts are kept: the SQL database or MongoDB."""
 
     backend: Literal["sql", "mongodb"] = "sql"
@@ -20,7 +22,7 @@ class DocumentStoreSettings(BaseModel):
     mongodb_database: str = "genai"
 
 
-class QdrantSettings(BaseModel):
+class QdrantSettings(SettingsSection):
     """Qdrant: local mode under ``home`` unless ``url`` names a server."""
 
     url: str | None = None

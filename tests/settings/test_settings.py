@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, ValidationError
 
-from genai.settings import PlaceholderSection, Settings
+from genai.settings import PlaceholderSection, Settings, SettingsSection
 
 # One field per section with a value unlike its default: (section, field, value as written, value parsed).
 SECTION_FIELDS: list[tuple[str, str, str, Any]] = [
@@ -88,6 +88,38 @@ def test_nested_gateway_sections_from_the_environment(
     assert gateway.retry.attempts == 5 and gateway.breaker.open_seconds == 3.5
 
 
+@pytest.mark.parametrize("section", [row[0] for row in SECTION_FIELDS])
+def test_misspelt_field_of_a_section_is_refused_not_ignored(
+    genai_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, section: str
+) -> None:
+    monkeypatch.setenv(f"GENAI_{section.upper()}__NO_SUCH_FIELD", "1")
+    with pytest.raises(ValidationError, match=rf"{section}\.no_such_field"):
+        Settings()
+    monkeypatch.delenv(f"GENAI_{section.upper()}__NO_SUCH_FIELD")
+    config = tmp_path / "genai.yaml"
+    config.write_text(f"{section}:\n  no_such_field: 1\n")
+    monkeypatch.setenv("GENAI_CONFIG", str(config))
+    with pytest.raises(ValidationError, match=rf"{section}\.no_such_field"):
+        Settings()
+
+
+def test_misspelt_field_deep_in_the_gateway_section_is_refused(
+    genai_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GENAI_GATEWAY__RETRY__ATTEMPT", "5")
+    with pytest.raises(ValidationError, match=r"gateway\.retry\.attempt"):
+        Settings()
+
+
+def test_every_section_model_refuses_unknown_fields() -> None:
+    loose = [
+        name
+        for name in sorted(_sections())
+        if not issubclass(Settings.model_fields[name].annotation, SettingsSection)  # type: ignore[arg-type]
+    ]
+    assert loose == []
+
+
 @pytest.mark.parametrize("section", RESERVED_SECTIONS)
 def test_reserved_section_is_there_and_empty(genai_home: Path, section: str) -> None:
     value = getattr(Settings(), section)
@@ -128,7 +160,7 @@ def test_unknown_top_level_setting_is_refused(
         Settings()
 
 
-# Every public name genai.settings (a module) and genai.settings_gateway offered before the package.
+# Every public name the genai.settings module and its gateway companion module offered before the package.
 OLD_SETTINGS_NAMES = [
     "PIPELINE_SCHEMA",
     "ChunkingSettings",
