@@ -44,7 +44,10 @@ class ModelRouter(Protocol):
         """Upstreams, workers, health, circuit state and load, for /readyz and debugging."""
 
     async def complete(self, ctx: RequestContext, body: dict[str, Any]) -> dict[str, Any]:
-        """A non-streaming chat or text completion; sets ``ctx.usage``, ``ctx.upstream``, ``ctx.worker``."""
+        """A non-streaming chat or text completion; sets ``ctx.usage``, ``ctx.upstream``, ``ctx.worker``,
+        ``ctx.served_model``, and ``ctx.router_started`` / ``ctx.router_stopped`` (its own time on the
+        request; a stream's stop is set when its iterator ends). It meters nothing itself: the API layer's
+        usage record carries these to the sinks."""
 
     async def embed(self, ctx: RequestContext, body: dict[str, Any]) -> dict[str, Any]:
         """Embeddings from the model's upstreams (those that have an embeddings API), with the same
