@@ -7,7 +7,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from gateway.api.generate import generate
-from gateway.api.openapi import body_schema
+from gateway.api.openapi import body_schema, event_stream
 from gateway.api.route import DirectRoute
 from gateway.protocol.chat import ChatCompletionRequest
 from gateway.protocol.common import error_responses
@@ -26,10 +26,10 @@ router = APIRouter(tags=["chat"], route_class=DirectRoute)
             "chat.completion.chunk objects ending with `data: [DONE]`.",
             "content": {
                 "application/json": {"schema": {"$ref": "#/components/schemas/ChatCompletion"}},
-                "text/event-stream": {"schema": {"$ref": "#/components/schemas/ChatCompletionChunk"}},
+                "text/event-stream": event_stream("ChatCompletionChunk"),
             },
         },
-        **error_responses(400, 404, 413, 502, 503, 504),
+        **error_responses(400, 404, 408, 413, 415, 502, 503, 504),
     },
 )
 async def create_chat_completion(request: Request) -> Response:

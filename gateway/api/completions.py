@@ -7,7 +7,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from gateway.api.generate import generate
-from gateway.api.openapi import body_schema
+from gateway.api.openapi import body_schema, event_stream
 from gateway.api.route import DirectRoute
 from gateway.protocol.common import error_responses
 from gateway.protocol.completions import CompletionRequest
@@ -26,10 +26,10 @@ router = APIRouter(tags=["completions"], route_class=DirectRoute)
             "text_completion objects ending with `data: [DONE]`.",
             "content": {
                 "application/json": {"schema": {"$ref": "#/components/schemas/Completion"}},
-                "text/event-stream": {"schema": {"$ref": "#/components/schemas/Completion"}},
+                "text/event-stream": event_stream("Completion"),
             },
         },
-        **error_responses(400, 404, 413, 502, 503, 504),
+        **error_responses(400, 404, 408, 413, 415, 502, 503, 504),
     },
 )
 async def create_completion(request: Request) -> Response:

@@ -45,7 +45,7 @@ router = APIRouter(tags=["embeddings"], route_class=DirectRoute)
     openapi_extra=body_schema(EmbeddingRequest),
     responses={
         200: {"model": EmbeddingResponse, "description": "One vector per input, in order."},
-        **error_responses(400, 404, 413, 502, 503, 504),
+        **error_responses(400, 404, 408, 413, 415, 429, 502, 503, 504),
     },
 )
 async def create_embeddings(request: Request) -> Response:

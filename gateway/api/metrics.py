@@ -12,6 +12,16 @@ from gateway.telemetry.metrics import REGISTRY
 router = APIRouter(tags=["metrics"], route_class=DirectRoute)
 
 
-@router.get("/metrics", summary="Prometheus metrics", response_model=None)
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics",
+    response_model=None,
+    responses={
+        200: {
+            "description": "The series in Prometheus' text exposition format.",
+            "content": {"text/plain": {"schema": {"type": "string"}}},
+        }
+    },
+)
 async def metrics() -> Response:
     return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)

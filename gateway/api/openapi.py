@@ -27,6 +27,40 @@ def body_schema(model: type[BaseModel]) -> dict[str, Any]:
     }
 
 
+def event_stream(chunk: str) -> dict[str, Any]:
+    """The ``text/event-stream`` media type of a streaming answer whose events carry ``chunk`` objects.
+
+    OpenAPI 3.1 has no way to say "a sequence of events" (3.2's ``itemSchema`` does), so ``schema``
+    describes one event, as schema-driven tools read an event stream's schema: its ``data`` is the chunk
+    as JSON, an error object (a failure after the stream started), or the ``[DONE]`` that ends the stream.
+    """
+    payload = {
+        "anyOf": [
+            {"$ref": REF_TEMPLATE.format(model=chunk)},
+            {"$ref": REF_TEMPLATE.format(model="ErrorResponse")},
+        ]
+    }
+    return {
+        "schema": {
+            "description": f"One server-sent event: `data: <{chunk} as JSON>`, `data: <an error object>` "
+            "after a failure mid-stream, and last `data: [DONE]`.",
+            "type": "object",
+            "required": ["data"],
+            "properties": {
+                "data": {
+                    "anyOf": [
+                        {"type": "string", "const": "[DONE]"},
+                        {"type": "string", "contentMediaType": "application/json", "contentSchema": payload},
+                    ]
+                },
+                "event": {"type": "string"},
+                "id": {"type": "string"},
+                "retry": {"type": "integer"},
+            },
+        }
+    }
+
+
 def add_component_schemas(
     document: dict[str, Any], models: Iterable[tuple[type[BaseModel], Literal["validation", "serialization"]]]
 ) -> None:

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Discriminator, Field, Tag
 
-from gateway.protocol.common import OpenAIRequest, OpenAIResponse, SamplingRequest, Usage
+from gateway.protocol.common import Int64, OpenAIRequest, OpenAIResponse, SamplingRequest, Usage
 
 # --- content parts -------------------------------------------------------------------------------------
 
@@ -187,7 +187,9 @@ class ChatCompletionRequest(SamplingRequest):
     """The body of POST /v1/chat/completions."""
 
     messages: list[ChatMessage] = Field(min_length=1)
-    max_completion_tokens: int | None = Field(None, ge=1, description="Replaces max_tokens in OpenAI's API.")
+    max_completion_tokens: Int64 | None = Field(
+        None, ge=1, description="Replaces max_tokens in OpenAI's API."
+    )
     logprobs: bool | None = None
     top_logprobs: int | None = Field(None, ge=0, le=20)
     response_format: ResponseFormat | None = None

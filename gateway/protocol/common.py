@@ -20,6 +20,7 @@ from pydantic import (
     ValidationInfo,
     field_validator,
 )
+from pydantic.json_schema import JsonDict
 
 
 class OpenAIRequest(BaseModel):
@@ -69,6 +70,13 @@ class StreamOptions(OpenAIRequest):
     )
 
 
+# Integers as the JSON parser reads them: beyond 64 bits a JSON integer becomes a float, which a strict
+# integer field refuses. The schema says so, so that what it admits is what the gateway accepts.
+Int64 = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
+# A token id: no vocabulary is larger than this.
+TokenId = Annotated[int, Field(ge=0, le=2**31 - 1)]
+
+
 class _FailFast(FailFast):
     """Pydantic's ``FailFast``, hashable: typing puts a union's members in a set."""
 
@@ -94,8 +102,8 @@ def _texts_or_tokens_kind(value: Any) -> str:
 TextsOrTokens = Annotated[
     Annotated[str, Tag("text")]
     | Annotated[list[str], Tag("texts"), _FAIL_FAST]
-    | Annotated[list[int], Tag("tokens"), _FAIL_FAST]
-    | Annotated[list[Annotated[list[int], _FAIL_FAST]], Tag("token_lists"), _FAIL_FAST],
+    | Annotated[list[TokenId], Tag("tokens"), _FAIL_FAST]
+    | Annotated[list[Annotated[list[TokenId], _FAIL_FAST]], Tag("token_lists"), _FAIL_FAST],
     Discriminator(_texts_or_tokens_kind),
 ]
 
@@ -103,16 +111,25 @@ Stop = Annotated[str | list[str] | None, Field(description="Sequences where gene
 LogitBias = dict[str, Annotated[float, Field(ge=-100, le=100)]]
 
 
+# What ``_stream_options_need_stream`` checks, said in the schema so that schema-driven clients know it.
+_STREAM_OPTIONS_NEED_STREAM: JsonDict = {
+    "if": {"required": ["stream_options"], "properties": {"stream_options": {"type": "object"}}},
+    "then": {"required": ["stream"], "properties": {"stream": {"const": True}}},
+}
+
+
 class SamplingRequest(OpenAIRequest):
     """Fields that chat and text completions share."""
 
+    model_config = ConfigDict(json_schema_extra=_STREAM_OPTIONS_NEED_STREAM)
+
     model: str = Field(description="A model name from GET /v1/models.")
-    max_tokens: int | None = Field(None, ge=1, description="Most tokens to generate.")
+    max_tokens: Int64 | None = Field(None, ge=1, description="Most tokens to generate.")
     temperature: float | None = Field(None, ge=0, le=2)
     top_p: float | None = Field(None, ge=0, le=1)
     n: int | None = Field(None, ge=1, le=128, description="Choices to generate for the prompt.")
     stop: Stop = None
-    seed: int | None = None
+    seed: Int64 | None = None
     presence_penalty: float | None = Field(None, ge=-2, le=2)
     frequency_penalty: float | None = Field(None, ge=-2, le=2)
     logit_bias: LogitBias | None = None
@@ -138,7 +155,10 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     described = {
         400: "The body does not follow the schema; `param` names the field.",
         404: "No such model.",
+        408: "The body did not arrive within the gateway's body timeout.",
         413: "The body is larger than the gateway accepts.",
+        415: "The body is not declared `Content-Type: application/json`.",
+        429: "The gateway is serving as many such requests as it allows; retry after `Retry-After` seconds.",
         502: "Every upstream that could serve the model failed.",
         503: "No upstream of the model is up.",
         504: "The request's deadline passed.",

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from gateway.protocol.common import OpenAIResponse, SamplingRequest, TextsOrTokens, Usage
+from gateway.protocol.common import Int64, OpenAIResponse, SamplingRequest, TextsOrTokens, Usage
 
 Prompt = TextsOrTokens
 
@@ -17,8 +17,8 @@ class CompletionRequest(SamplingRequest):
     prompt: Prompt = Field(description="Text, texts, or token ids (one list per prompt).")
     suffix: str | None = None
     echo: bool | None = None
-    best_of: int | None = Field(None, ge=1)
-    logprobs: int | None = Field(None, ge=0, description="Log probabilities of this many likeliest tokens.")
+    best_of: Int64 | None = Field(None, ge=1)
+    logprobs: Int64 | None = Field(None, ge=0, description="Log probabilities of this many likeliest tokens.")
 
 
 class CompletionChoice(OpenAIResponse):

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from gateway.protocol.common import OpenAIRequest, OpenAIResponse, TextsOrTokens
+from gateway.protocol.common import Int64, OpenAIRequest, OpenAIResponse, TextsOrTokens
 
 EmbeddingInput = TextsOrTokens
 
@@ -19,7 +19,7 @@ class EmbeddingRequest(OpenAIRequest):
     encoding_format: Literal["float", "base64"] = Field(
         "float", description="'base64': each vector as the base64 of its little-endian float32 bytes."
     )
-    dimensions: int | None = Field(None, ge=1, description="Only the model's own dimension is accepted.")
+    dimensions: Int64 | None = Field(None, ge=1, description="Only the model's own dimension is accepted.")
     user: str | None = None
 
 
