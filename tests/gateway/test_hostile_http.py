@@ -54,7 +54,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerThread]:
 @pytest.fixture
 def logged() -> Iterator[Logged]:
     handler = Logged()
-    target = logging.getLogger("genai.gateway")
+    target = logging.getLogger("gateway")
     target.addHandler(handler)
     yield handler
     target.removeHandler(handler)
