@@ -88,7 +88,11 @@ def create_app(
     state = GatewayState(
         settings.gateway,
         router,
-        EmbeddingService(settings.embedding, settings.gateway.embedding_models),
+        EmbeddingService(
+            settings.embedding,
+            settings.gateway.embedding_models,
+            settings.gateway.request_limits.embedding_max_in_flight,
+        ),
         chain or build_chain(settings.gateway.policies),
     )
     configure_logging(settings.gateway.log_level)

@@ -15,6 +15,7 @@ class GatewayError(Exception):
     status: int = 500
     type: str = "server_error"
     code: str | None = None
+    headers: dict[str, str] | None = None  # extra response headers (Retry-After...)
 
     def __init__(
         self, message: str, *, param: str | None = None, code: str | None = None, status: int | None = None

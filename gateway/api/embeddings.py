@@ -12,7 +12,9 @@ the same retries, fallback and deadline as a completion; an upstream kind withou
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import threading
 from typing import Any, cast
 
 import anyio.to_thread
@@ -27,8 +29,9 @@ from gateway.api.generate import model_context, unknown_model
 from gateway.api.openapi import body_schema
 from gateway.api.pipeline import serve
 from gateway.api.route import DirectRoute
-from gateway.api.state import gateway_state
-from gateway.errors import InvalidRequest
+from gateway.api.state import GatewayState, gateway_state
+from gateway.context import RequestContext
+from gateway.errors import DeadlineExceeded, InvalidRequest, RateLimited
 from gateway.policies import Call
 from gateway.protocol.common import error_responses
 from gateway.protocol.embeddings import EmbeddingInput, EmbeddingRequest, EmbeddingResponse
@@ -64,10 +67,9 @@ async def create_embeddings(request: Request) -> Response:
     texts = _texts(parsed.input)
     ctx = model_context(request, exchange, parsed.model, "embeddings", False, parsed.user)
     ctx.served_model = state.embeddings.settings.model
-    service = state.embeddings
 
     async def embed_here(call: Call) -> dict[str, Any]:
-        vectors, tokens = await anyio.to_thread.run_sync(service.embed, texts, parsed.dimensions)
+        vectors, tokens = await _embed_bounded(state, call.ctx, texts, parsed.dimensions)
         call.ctx.usage = {"prompt_tokens": tokens, "total_tokens": tokens}
         return {
             "object": "list",
@@ -77,6 +79,48 @@ async def create_embeddings(request: Request) -> Response:
         }
 
     return await serve(request, exchange, ctx, body, embed_here)
+
+
+async def _embed_bounded(
+    state: GatewayState, ctx: RequestContext, texts: list[str], dimensions: int | None
+) -> tuple[np.ndarray, int]:
+    """The service's vectors for ``texts``, within the gateway's bounds: a slot among the requests in
+    flight (429 when none is free), the request's token budget and deadline, and the client's presence.
+
+    When the caller stops waiting (the client left: ``serve`` cancels this; the deadline passed), the
+    worker thread is told to stop before its next batch, and keeps its slot until it did.
+    """
+    service = state.embeddings
+    ticket = service.admission.admit()
+    if ticket is None:
+        error = RateLimited(
+            f"The gateway is already embedding {service.admission.limit} requests, as many as it allows; "
+            "retry shortly.",
+            code="embedding_capacity",
+        )
+        error.headers = {"retry-after": "1"}
+        raise error
+    stop = threading.Event()
+    max_tokens = state.settings.request_limits.embedding_max_tokens
+
+    def work() -> tuple[np.ndarray, int] | None:
+        if not ticket.start():
+            return None  # the caller gave up before this thread began
+        try:
+            return service.embed(texts, dimensions, max_tokens=max_tokens, stop=stop, deadline=ctx.deadline)
+        finally:
+            ticket.finish()
+
+    try:
+        async with asyncio.timeout(max(ctx.remaining(), 0.0)):
+            result = await anyio.to_thread.run_sync(work, abandon_on_cancel=True)
+    except TimeoutError:
+        raise DeadlineExceeded("the request's deadline passed while its inputs were being embedded") from None
+    finally:
+        stop.set()
+        ticket.give_up()
+    assert result is not None  # None only once the caller stopped waiting
+    return result
 
 
 def _texts(value: EmbeddingInput) -> list[str]:

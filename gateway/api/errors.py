@@ -21,7 +21,7 @@ _HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "request_too_la
 async def gateway_error_handler(request: Request, error: Exception) -> Response:
     assert isinstance(error, GatewayError)
     exchange_of(request.scope).fail(error.code or error.type, error.message)
-    return error_response(error)
+    return error_response(error, headers=error.headers)
 
 
 async def http_error_handler(request: Request, error: Exception) -> Response:

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from gateway.errors import InvalidRequest, NoHealthyUpstream
+from gateway.embeddings.admission import Admission
+from gateway.errors import DeadlineExceeded, InvalidRequest, NoHealthyUpstream
 from gateway.gc_tuning import freeze_startup_objects
 
 if TYPE_CHECKING:
@@ -25,13 +27,16 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+_CHARS_PER_TOKEN = 100  # WordPiece's own bound: a longer word is read as one unknown token
+
 
 class EmbeddingService:
     """The platform's encoder and its tokenizer (for usage counts), loaded once, on first need."""
 
-    def __init__(self, embedding: EmbeddingSettings, names: list[str]) -> None:
+    def __init__(self, embedding: EmbeddingSettings, names: list[str], max_in_flight: int = 4) -> None:
         self.settings = embedding
         self.names = frozenset(names)
+        self.admission = Admission(max_in_flight)
         self._lock = threading.Lock()
         self._loaded: tuple[Encoder, Tokenizer] | None = None
 
@@ -72,10 +77,21 @@ class EmbeddingService:
                 logger.info("embedding model %r loaded", self.settings.model)
             return self._loaded
 
-    def embed(self, texts: list[str], dimensions: int | None = None) -> tuple[np.ndarray, int]:
+    def embed(
+        self,
+        texts: list[str],
+        dimensions: int | None = None,
+        *,
+        max_tokens: int | None = None,
+        stop: threading.Event | None = None,
+        deadline: float | None = None,
+    ) -> tuple[np.ndarray, int]:
         """Vectors (float32, one row per text, as ingestion stores them) and the prompt tokens counted.
 
-        Blocking: call it from a worker thread.
+        Bounded: each text is cut to what the model can read before anything tokenizes it, a request
+        whose texts hold more than ``max_tokens`` tokens (after the model's truncation) is refused before
+        any encoding, and encoding goes batch by batch, stopping once ``stop`` is set (the client left)
+        or the ``deadline`` (``time.monotonic()``) passed. Blocking: call it from a worker thread.
         """
         try:
             encoder, tokenizer = self._load()
@@ -89,8 +105,30 @@ class EmbeddingService:
                 "dimensions and cannot be shortened.",
                 param="dimensions",
             )
-        vectors = encoder.encode(texts)
-        # The model sees special tokens and truncates at its limit; usage counts what it actually read.
         limit = encoder.max_seq_length
+        # No token is longer than this many characters (a longer word becomes one unknown token), so the
+        # cut keeps all the model reads, and a multi-megabyte string costs its first kilobytes only.
+        most = limit * _CHARS_PER_TOKEN
+        texts = [text[:most] for text in texts]
+        # The model sees special tokens and truncates at its limit; usage counts what it actually read.
         tokens = sum(min(len(encoding.ids), limit) for encoding in tokenizer.encode_batch(texts))
+        if max_tokens is not None and tokens > max_tokens:
+            raise InvalidRequest(
+                f"The inputs hold {tokens} tokens (each counted up to the model's {limit}); at most "
+                f"{max_tokens} are allowed per request: send fewer or shorter inputs.",
+                param="input",
+            )
+        step = max(1, encoder.batch_size)
+        parts: list[np.ndarray] = []
+        for start in range(0, len(texts), step):
+            if stop is not None and stop.is_set():
+                raise EmbeddingAbandoned
+            if deadline is not None and time.monotonic() > deadline:
+                raise DeadlineExceeded("the request's deadline passed while its inputs were being embedded")
+            parts.append(encoder.encode(texts[start : start + step]))
+        vectors = parts[0] if len(parts) == 1 else np.concatenate(parts)
         return vectors, tokens
+
+
+class EmbeddingAbandoned(Exception):
+    """The client left: the rest of its inputs were not encoded."""
