@@ -83,7 +83,7 @@ def _ingest(request: IngestRequest, settings: Settings, stores: IngestStores, ta
     with tally.stage("check"):
         checked = steps.check_documents(docs, settings.ingest, kb, run_id)
         steps.quarantine(checked.quarantined, stores)
-        tally.documents_quarantined(len(checked.quarantined), checked.verdict)
+        tally.documents_quarantined(checked.quarantined, checked.verdict)
         plan = steps.plan(
             checked.accepted, [d.doc_id for d in docs], stores, kb, version, settings.ingest.keep_deleted
         )
@@ -91,6 +91,9 @@ def _ingest(request: IngestRequest, settings: Settings, stores: IngestStores, ta
     progress = Progress(ProgressArtifact(kb), len(plan.to_embed))
     replaced = {doc.doc_id for doc in plan.changed}
     writing: PendingWrite | None = None
+    if plan.to_embed:
+        with tally.stage("model"):
+            steps.load_model(settings.embedding)
     try:
         for group in in_groups(plan.to_embed, settings.ingest.batch_documents):
             with tally.stage("chunk"):
@@ -98,7 +101,7 @@ def _ingest(request: IngestRequest, settings: Settings, stores: IngestStores, ta
                     group, settings.embedding, settings.chunking, kb, run_id
                 )
                 steps.quarantine(rejected, stores)
-                tally.chunks_checked(checked_count, [r.doc_id for r in rejected], plan)
+                tally.chunks_checked(checked_count, rejected, plan)
                 progress.advance(len(rejected))
             for window in windows(chunked, settings.ingest.window_chunks):
                 with tally.stage("embed"):

@@ -24,7 +24,8 @@ def artifact_key(*parts: str) -> str:
 
 @task(name="publish-summary", cache_policy=NO_CACHE)
 def publish_summary(summary: IngestSummary) -> None:
-    """The run's counts as a markdown report and a table, keyed by knowledge base so the UI keeps history."""
+    """The run's report (markdown), its counts and its quarantined files (tables), each under a key per
+    knowledge base so the UI keeps their history."""
     create_markdown_artifact(
         summary.to_markdown(),
         key=artifact_key("ingest", summary.kb, "summary"),
@@ -34,6 +35,13 @@ def publish_summary(summary: IngestSummary) -> None:
         summary.count_rows(),
         key=artifact_key("ingest", summary.kb, "counts"),
         description=f"Ingestion counts and stage seconds for knowledge base {summary.kb}",
+    )
+    # Published on every run, empty when nothing was refused, so the latest table under the key is
+    # always this run's.
+    create_table_artifact(
+        summary.quarantine_rows() or {"source": [], "check": [], "reason": []},
+        key=artifact_key("ingest", summary.kb, "quarantine"),
+        description=f"Files the last ingestion into {summary.kb} quarantined: the failed checks and why",
     )
 
 

@@ -117,7 +117,8 @@ def _print_summary(summary: IngestSummary) -> None:
     console = Console()
     console.print(table)
     stages = ", ".join(f"{stage} {secs:.1f}s" for stage, secs in summary.seconds.items())
-    console.print(f"{summary.total_chunks} chunks in {summary.kb}; {stages}")
+    rate = f"; embedding {summary.embed_rate} chunks/s" if summary.embed_rate else ""
+    console.print(f"{summary.total_chunks} chunks in {summary.kb}; {stages}{rate}")
     if summary.quarantined:
         console.print(
             f"[yellow]{summary.quarantined} quarantined:[/] genai quarantine list --kb {summary.kb}"

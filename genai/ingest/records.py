@@ -85,7 +85,9 @@ class QuarantineRecord(BaseModel):
     run_id: str
     doc_id: str
     source: str
-    check: str = Field(description="The failed quality check, e.g. 'non_empty_text'.")
+    check: str = Field(
+        description="The failed quality checks, comma-separated: 'parsed', 'allowed_type, unique_doc_id'."
+    )
     reason: str = Field(description="A sentence a person can act on.")
     created_at: datetime
 

@@ -25,6 +25,7 @@ from genai.ingest.sources import discover
 from genai.ingest.stores import IngestStores
 from genai.quality.chunks_suite import validate_chunks
 from genai.quality.documents_suite import validate_documents
+from genai.quality.gx_runner import merge_failures
 from genai.settings import ChunkingSettings, EmbeddingSettings, IngestSettings
 
 
@@ -71,18 +72,21 @@ def _quarantine_entries(
 ) -> list[QuarantineRecord]:
     sources = {doc.doc_id: doc.source for doc in docs}
     now = datetime.now(UTC)
-    return [
-        QuarantineRecord(
-            kb=kb,
-            run_id=run_id,
-            doc_id=doc_id,
-            source=sources.get(doc_id, doc_id),
-            check=pairs[0][0],
-            reason="; ".join(reason for _, reason in pairs),
-            created_at=now,
+    entries = []
+    for doc_id, pairs in failed.items():
+        checks, reason = merge_failures(pairs)
+        entries.append(
+            QuarantineRecord(
+                kb=kb,
+                run_id=run_id,
+                doc_id=doc_id,
+                source=sources.get(doc_id, doc_id),
+                check=checks,
+                reason=reason,
+                created_at=now,
+            )
         )
-        for doc_id, pairs in failed.items()
-    ]
+    return entries
 
 
 def check_documents(

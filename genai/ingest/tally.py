@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 from genai.ingest.plan import IngestPlan
-from genai.ingest.summary import IngestSummary
+from genai.ingest.records import QuarantineRecord
+from genai.ingest.summary import IngestSummary, QuarantinedFile
 
 
 class RunTally:
@@ -34,24 +35,30 @@ class RunTally:
         self.summary.changed = len(plan.changed)
         self.summary.unchanged = len(plan.unchanged)
 
-    def documents_quarantined(self, count: int, verdict: str) -> None:
-        self.summary.quarantined += count
+    def documents_quarantined(self, records: Sequence[QuarantineRecord], verdict: str) -> None:
+        self._quarantined(records)
         self.summary.quality["documents"] = verdict
 
-    def chunks_checked(self, checked: int, failed_doc_ids: list[str], plan: IngestPlan) -> None:
+    def chunks_checked(self, checked: int, records: Sequence[QuarantineRecord], plan: IngestPlan) -> None:
         """Documents quarantined after planning no longer count as new or changed."""
         new_ids = {doc.doc_id for doc in plan.new}
-        for doc_id in failed_doc_ids:
-            if doc_id in new_ids:
+        for record in records:
+            if record.doc_id in new_ids:
                 self.summary.new -= 1
             else:
                 self.summary.changed -= 1
-        self.summary.quarantined += len(failed_doc_ids)
+        self._quarantined(records)
         self._chunks_checked += checked
-        self._chunk_failures += len(failed_doc_ids)
+        self._chunk_failures += len(records)
         self.summary.quality["chunks"] = (
             f"{self._chunks_checked} chunks checked, {self._chunk_failures} document(s) failed"
         )
+
+    def _quarantined(self, records: Sequence[QuarantineRecord]) -> None:
+        self.summary.quarantined += len(records)
+        self.summary.quarantined_files += [
+            QuarantinedFile(source=r.source, check=r.check, reason=r.reason) for r in records
+        ]
 
     def written(self, chunks: int, tokens: int) -> None:
         self.summary.chunks += chunks

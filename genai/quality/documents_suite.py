@@ -41,6 +41,21 @@ def document_expectations(settings: IngestSettings) -> list[Expectation]:
     ]
 
 
+# A check that fails only because an earlier one did adds no information: the parser's own reason already
+# says the file is binary, empty, too large or without text, and a document of a refused type has none.
+FOLLOWS_FROM = {
+    "decodable_text": {"parsed"},
+    "size_within_bounds": {"parsed"},
+    "non_empty_text": {"parsed", "decodable_text", "size_within_bounds", "allowed_type"},
+}
+
+
+def root_causes(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The pairs whose check did not merely follow from another failed check of the same document."""
+    failed = {check for check, _ in pairs}
+    return [(check, reason) for check, reason in pairs if not FOLLOWS_FROM.get(check, set()) & failed]
+
+
 def explain(check: str, doc: ParsedDocument, settings: IngestSettings) -> str:
     """A sentence saying what is wrong with ``doc`` for ``check`` and what would fix it."""
     if check == "parsed":
@@ -69,7 +84,8 @@ def explain(check: str, doc: ParsedDocument, settings: IngestSettings) -> str:
 def validate_documents(
     docs: Sequence[ParsedDocument], settings: IngestSettings
 ) -> tuple[SuiteOutcome, dict[str, list[tuple[str, str]]]]:
-    """Run the suite; returns the outcome and, per failing doc_id, its (check, reason) pairs."""
+    """Run the suite; returns the outcome and, per failing doc_id, the (check, reason) pairs of its root
+    causes (``outcome`` still counts every check that failed)."""
     import pandas as pd
 
     frame = pd.DataFrame(
@@ -86,4 +102,4 @@ def validate_documents(
     failed = failures_by_doc(
         outcome, docs, lambda item: item.doc_id, lambda check, item: explain(check, item, settings)
     )
-    return outcome, failed
+    return outcome, {doc_id: root_causes(pairs) for doc_id, pairs in failed.items()}

@@ -135,3 +135,19 @@ def failures_by_doc(
         for check in outcome.failures[row]:
             pairs[(check, explain(check, item))] = None
     return {doc_id: list(pairs) for doc_id, pairs in failed.items()}
+
+
+def merge_failures(pairs: Sequence[tuple[str, str]], most_reasons: int = 3) -> tuple[str, str]:
+    """One document's (check, reason) pairs as one quarantine entry: each failed check named once, in
+    order, and each check's reasons once (a check failed by many chunks lists the first few and a count)."""
+    by_check: dict[str, list[str]] = {}
+    for check, reason in pairs:
+        reasons = by_check.setdefault(check, [])
+        if reason not in reasons:
+            reasons.append(reason)
+    parts = []
+    for reasons in by_check.values():
+        shown = "; ".join(reasons[:most_reasons])
+        hidden = len(reasons) - most_reasons
+        parts.append(shown + (f"; and {hidden} more like it" if hidden > 0 else ""))
+    return ", ".join(by_check), "; ".join(parts)

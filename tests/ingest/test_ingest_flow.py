@@ -4,8 +4,11 @@ real embedding model and a real Prefect test server."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 
 from flows.ingest import ingest
@@ -18,8 +21,16 @@ from tests.fixtures.ingest import assert_consistent
 pytestmark = pytest.mark.usefixtures("prefect_api_url")
 
 
+def latest_artifact(api_url: str, key: str) -> dict[str, Any]:
+    """The newest artifact under ``key``, as the Prefect UI shows it."""
+    body = {"artifacts": {"key": {"any_": [key]}}, "sort": "CREATED_DESC", "limit": 1}
+    found = httpx.post(f"{api_url}/artifacts/filter", json=body, timeout=10).raise_for_status().json()
+    assert found, f"no artifact {key}"
+    return dict(found[0])
+
+
 def test_flow_ingests_good_documents_and_quarantines_every_bad_input(
-    backend_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    backend_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, prefect_api_url: str
 ) -> None:
     source = tmp_path / "corpus"
     good = write_good_corpus(source)
@@ -41,6 +52,17 @@ def test_flow_ingests_good_documents_and_quarantines_every_bad_input(
     assert set(quarantined) == {*bad, "secret.md"}
     for doc_id, expected in bad.items():
         assert expected.reason.split(":")[0] in quarantined[doc_id].reason, doc_id
+        if expected.at == "parse":  # the parser's reason, not the checks that follow from it again
+            assert quarantined[doc_id].check == "parsed", quarantined[doc_id]
+            assert "no text left" not in quarantined[doc_id].reason, quarantined[doc_id]
+    listed = {(f.source, f.check, f.reason) for f in summary.quarantined_files}
+    assert listed == {(r.source, r.check, r.reason) for r in quarantined.values()}
+    # The same list, in the Prefect UI: a table artifact and a table in the run's report.
+    table = latest_artifact(prefect_api_url, "ingest-handbook-quarantine")["data"]
+    rows = json.loads(table) if isinstance(table, str) else table
+    assert {(row["source"], row["check"], row["reason"]) for row in rows} == listed
+    report = latest_artifact(prefect_api_url, "ingest-handbook-summary")["data"]
+    assert all(f"| {record.source} | {record.check} |" in report for record in quarantined.values())
     assert "permission denied" in quarantined["secret.md"].reason
 
     for doc_id, doc in good.items():

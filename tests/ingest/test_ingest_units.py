@@ -13,7 +13,7 @@ from genai.ingest.plan import plan_changes
 from genai.ingest.records import Chunk, ParsedDocument, StoredState
 from genai.ingest.request import IngestRequest, effective_settings
 from genai.ingest.stages import ChunkedWindow, windows
-from genai.ingest.summary import IngestSummary
+from genai.ingest.summary import RATE_MIN_CHUNKS, IngestSummary, QuarantinedFile
 from genai.ingest.versioning import pipeline_version
 from genai.settings import Settings
 
@@ -96,12 +96,29 @@ def test_summary_renders_counts_and_stages() -> None:
         tokens=3000,
         seconds={"parse": 0.5, "embed": 1.5},
     )
+    summary.quarantined_files = [
+        QuarantinedFile(source="scans/a|b.pdf", check="parsed", reason="encrypted PDF: no password given")
+    ]
     markdown = summary.to_markdown()
     assert "| 5 | 3 | 0 | 1 | 0 | 1 | 30 | 3000 |" in markdown
     assert "genai quarantine list --kb kb" in markdown
-    assert summary.chunks_per_second == 15.0
+    # A person who only has the Prefect UI sees which file, which check, and why.
+    assert "| scans/a\\|b.pdf | parsed | encrypted PDF: no password given |" in markdown
+    assert summary.quarantine_rows() == [
+        {"source": "scans/a|b.pdf", "check": "parsed", "reason": "encrypted PDF: no password given"}
+    ]
     rows = {row["measure"]: row["value"] for row in summary.count_rows()}
     assert rows["seconds.embed"] == 1.5 and rows["new"] == 3
+
+
+def test_summary_shows_an_embedding_rate_only_for_runs_large_enough_to_measure_one() -> None:
+    small = IngestSummary(
+        run_id="r", kb="kb", source="/s", pipeline_version="v", chunks=6, seconds={"model": 6.0, "embed": 0.2}
+    )
+    assert small.embed_rate is None and "chunks/s" not in small.to_markdown()
+    large = small.model_copy(update={"chunks": RATE_MIN_CHUNKS * 2, "seconds": {"model": 6.0, "embed": 4.0}})
+    assert large.embed_rate == RATE_MIN_CHUNKS * 2 / 4.0  # the model's load is not in it
+    assert f"embedding {large.embed_rate} chunks/s" in large.to_markdown()
 
 
 def test_sample_corpus_is_written_from_the_code_itself(tmp_path: Path) -> None:

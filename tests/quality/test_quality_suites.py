@@ -5,6 +5,7 @@ from __future__ import annotations
 from genai.ingest.records import Chunk, ParsedDocument
 from genai.quality.chunks_suite import validate_chunks
 from genai.quality.documents_suite import validate_documents
+from genai.quality.gx_runner import merge_failures
 from genai.settings import ChunkingSettings, IngestSettings
 
 
@@ -56,6 +57,36 @@ def test_each_failing_document_gets_its_checks_and_reasons() -> None:
         "size_within_bounds",
         "non_empty_text",
     ]
+
+
+def test_checks_that_only_follow_from_a_parse_failure_are_not_reported_again() -> None:
+    docs = [
+        doc("broken.pdf", "", type="pdf", size_bytes=10, parse_error="corrupted PDF: no trailer"),
+        doc("empty.md", "", type="markdown", size_bytes=0, parse_error="empty file: it has 0 bytes"),
+        doc("blob.txt", "", decodable=False, size_bytes=9, parse_error="binary content: NUL byte at 3"),
+    ]
+    outcome, failed = validate_documents(docs, IngestSettings())
+
+    assert failed == {
+        "broken.pdf": [("parsed", "corrupted PDF: no trailer")],
+        "empty.md": [("parsed", "empty file: it has 0 bytes")],
+        "blob.txt": [("parsed", "binary content: NUL byte at 3")],
+    }
+    # The suite's own verdict still names every check that failed.
+    assert {"decodable_text", "size_within_bounds", "non_empty_text"} <= set(outcome.failed_checks)
+
+
+def test_a_quarantine_entry_names_each_failed_check_and_each_reason_once() -> None:
+    pairs = [
+        ("allowed_type", "type 'pdf' is not allowed"),
+        ("unique_doc_id", "another document has doc_id 'x'"),
+        *[("non_empty_chunk", f"chunk {n} has no text") for n in range(5)],
+        ("allowed_type", "type 'pdf' is not allowed"),
+    ]
+    checks, reason = merge_failures(pairs)
+    assert checks == "allowed_type, unique_doc_id, non_empty_chunk"
+    assert reason.count("type 'pdf' is not allowed") == 1
+    assert "chunk 2 has no text; and 2 more like it" in reason and "chunk 3" not in reason
 
 
 def test_duplicate_doc_ids_fail_uniqueness() -> None:
