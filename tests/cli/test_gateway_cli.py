@@ -111,14 +111,14 @@ def test_fake_upstream_gateway_serves_and_stops_cleanly(gateway_process: Gateway
 
 
 def test_port_in_use_is_a_clear_error(tmp_path: Path) -> None:
-    gateway_env = _env(tmp_path, f"http://127.0.0.1:{free_port()}")  # never reached: it cannot start
+    env = _env(tmp_path, f"http://127.0.0.1:{free_port()}")  # never reached: it cannot start
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
         result = subprocess.run(
             genai_command("gateway", "--port", str(port)),
-            env=gateway_env,
+            env=env,
             capture_output=True,
             text=True,
             timeout=60,
