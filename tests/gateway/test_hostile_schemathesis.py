@@ -10,6 +10,7 @@ past the model lookup to the router and the upstream instead of stopping at 404.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,8 @@ from schemathesis.core.transport import Response
 from gateway.app import create_app
 from tests.fixtures.gateway import CHAT_MODEL, EchoUpstream, FaultyRouter, ServerThread, gateway_settings
 
-EXAMPLES_PER_OPERATION = 40
+# GENAI_SCHEMATHESIS_EXAMPLES runs a longer search locally (the suite keeps the bounded default).
+EXAMPLES_PER_OPERATION = int(os.environ.get("GENAI_SCHEMATHESIS_EXAMPLES", "40"))
 
 
 @pytest.fixture(scope="module")
