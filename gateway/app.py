@@ -105,6 +105,7 @@ def create_app(
         if warm_embeddings and state.settings.embedding_models:
             # Importing torch holds the GIL for seconds: start only once the server listens (it binds
             # right after this startup returns), so the first probes and requests are answered promptly.
+            state.embeddings.warming = True  # /readyz waits for the model from now on, not from the load
             asyncio.get_running_loop().call_later(_WARM_UP_DELAY_S, state.embeddings.warm_up)
         try:
             yield

@@ -39,6 +39,10 @@ class EmbeddingService:
         self.admission = Admission(max_in_flight)
         self._lock = threading.Lock()
         self._loaded: tuple[Encoder, Tokenizer] | None = None
+        # For /readyz: a gateway that loads the model at start-up is not ready until it is loaded; one
+        # that loads it on the first request (lazy) is.
+        self.warming = False
+        self.load_error: str | None = None
 
     def serves(self, model: str) -> bool:
         return model in self.names
@@ -53,13 +57,15 @@ class EmbeddingService:
         def load() -> None:
             try:
                 self._load()
-            except Exception:
+            except Exception as error:
+                self.load_error = f"{type(error).__name__}: {error}"
                 logger.exception("the embedding model %r could not be loaded", self.settings.model)
                 return
             # torch and the model leave hundreds of thousands of long-lived objects: keep them out of
             # every later full collection.
             freeze_startup_objects()
 
+        self.warming = True
         thread = threading.Thread(target=load, name="embedding-warm-up", daemon=True)
         thread.start()
         return thread
@@ -74,6 +80,7 @@ class EmbeddingService:
                 from genai.embedding.tokenizer import load_tokenizer
 
                 self._loaded = (encoder_for(self.settings), load_tokenizer(self.settings.model))
+                self.load_error = None
                 logger.info("embedding model %r loaded", self.settings.model)
             return self._loaded
 
