@@ -54,11 +54,23 @@ def up(
         from genai.orchestration.deployments import platform_deployments
 
         typer.echo(f"Prefect UI: http://{prefect.host}:{prefect.port}  (Ctrl-C stops everything)")
+        typer.echo(_other_shell_hint(local_server_url(settings)))
         serve(*platform_deployments(), pause_on_shutdown=False)
     finally:
         stop_process(server)
         if gateway_process is not None:
             stop_process(gateway_process)
+
+
+def _other_shell_hint(api_url: str) -> str:
+    """How another shell reaches this server: Prefect's own CLI (and the hint `serve` prints after this)
+    talks to the server in PREFECT_API_URL, not to the one this command started."""
+    return (
+        "From another shell, point Prefect's CLI at this server first:\n"
+        f"  export PREFECT_API_URL={api_url}\n"
+        "  prefect deployment run ingest/ingest -p source=/path/to/documents -p knowledge_base=handbook\n"
+        "(`genai ingest` finds this server by itself.)"
+    )
 
 
 def _start_gateway(settings: Settings) -> subprocess.Popen[bytes]:

@@ -22,6 +22,7 @@ from tests.fixtures.documents import write_good_corpus
 from tests.fixtures.ingest import assert_consistent
 
 REPO = Path(__file__).resolve().parents[2]
+PREFECT_CLI = [str(Path(sys.executable).parent / "prefect")]  # as on a new user's PATH, not `python -m`
 
 
 def free_port() -> int:
@@ -116,14 +117,37 @@ def test_genai_up_serves_the_ingest_deployment_and_runs_it_from_the_api(
 
         artifacts = api(base, "POST", "/artifacts/filter", {})
         keys = {artifact["key"] for artifact in artifacts}
-        assert {"ingest-from-ui-summary", "ingest-from-ui-counts", "ingest-from-ui-progress"} <= keys
+        assert {
+            "ingest-from-ui-summary",
+            "ingest-from-ui-counts",
+            "ingest-from-ui-progress",
+            "ingest-from-ui-quarantine",
+        } <= keys
+
+        # The hint `genai up` prints, run from "another shell": only PREFECT_API_URL set, no Prefect home.
+        shell = {k: v for k, v in env.items() if not k.startswith(("PREFECT_", "GENAI_"))}
+        shell.update(PREFECT_API_URL=base, HOME=str(tmp_path / "another-user"))
+        params = ["-p", f"source={corpus}", "-p", "knowledge_base=from-shell"]
+        hint = subprocess.run(
+            [*PREFECT_CLI, "deployment", "run", "ingest/ingest", *params],
+            env=shell,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert hint.returncode == 0, hint.stdout + hint.stderr
+        from_shell = api(base, "POST", "/flow_runs/filter", {"sort": "EXPECTED_START_TIME_DESC", "limit": 1})
+        assert from_shell[0]["parameters"]["knowledge_base"] == "from-shell"
+        assert wait_for_final_state(base, from_shell[0]["id"], 300) == "COMPLETED"
     finally:
         os.killpg(up.pid, signal.SIGINT)
         output = up.communicate(timeout=60)[0].decode(errors="replace")
     assert up.returncode is not None
     assert not healthy(base), "the Prefect server outlived `genai up`"
     assert "ingest/ingest" in output
+    assert f"export PREFECT_API_URL=http://127.0.0.1:{port}/api" in output
     assert set(assert_consistent(settings, "from-ui").documents) == set(good)
+    assert set(assert_consistent(settings, "from-shell").documents) == set(good)
 
 
 def test_prefect_yaml_declares_real_entrypoints_and_valid_parameters() -> None:
