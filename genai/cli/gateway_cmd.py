@@ -8,6 +8,7 @@ loads in a background thread once the server listens, so /healthz answers within
 
 from __future__ import annotations
 
+import contextlib
 from typing import TYPE_CHECKING
 
 import typer
@@ -55,7 +56,12 @@ def gateway(
         log_level=address.log_level.lower(),
         timeout_graceful_shutdown=10,
     )
-    uvicorn.Server(config).run()
+    server = uvicorn.Server(config)
+    # uvicorn re-raises the Ctrl-C it shut down on; the shutdown was clean: exit 0, as uvicorn.run does.
+    with contextlib.suppress(KeyboardInterrupt):
+        server.run()
+    if not server.started:
+        fail(f"the gateway could not start on {address.host}:{address.port}")
 
 
 def _with_address(settings: Settings, host: str | None, port: int | None) -> Settings:
