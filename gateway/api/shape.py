@@ -37,7 +37,7 @@ def check_shape(data: dict[str, Any], model: type[BaseModel], limits: RequestLim
 
 
 def _at_most(value: Any, limit: int, param: str, what: str) -> None:
-    if isinstance(value, list | dict | str) and len(value) > limit:
+    if isinstance(value, list | dict) and len(value) > limit:
         raise InvalidRequest(
             f"Invalid value for '{param}': it holds {len(value)} {what}; at most {limit} are allowed.",
             param=param,
