@@ -90,10 +90,10 @@ class IngestSummary(BaseModel):
             "|---:|---:|---:|---:|---:|---:|---:|---:|",
             f"| {self.seen} | {self.new} | {self.changed} | {self.unchanged} | {self.deleted} | "
             f"{self.quarantined} | {self.chunks} | {self.tokens} |",
-            "",
-            "| stage | seconds |",
-            "|---|---:|",
         ]
+        # What a person must act on comes before the timings.
+        lines += self._quarantine_markdown()
+        lines += ["", "## Stages", "", "| stage | seconds |", "|---|---:|"]
         lines += [f"| {stage} | {secs:.2f} |" for stage, secs in self.seconds.items()]
         rate = self.embed_rate
         lines += [
@@ -104,7 +104,6 @@ class IngestSummary(BaseModel):
         if self.quality:
             lines += ["| quality suite | verdict |", "|---|---|"]
             lines += [f"| {suite} | {_cell(verdict)} |" for suite, verdict in self.quality.items()]
-        lines += self._quarantine_markdown()
         return "\n".join(lines)
 
     def _quarantine_markdown(self) -> list[str]:

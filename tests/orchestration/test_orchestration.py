@@ -102,7 +102,9 @@ def test_genai_up_serves_the_ingest_deployment_and_runs_it_from_the_api(
         assert form["knowledge_base"]["title"] == "Knowledge base"
         assert all("anyOf" not in field and field.get("default", "") is not None for field in form.values())
 
-        create = f"/deployments/{deployment['id']}/create_flow_run"
+        # As the README tells an external system: the deployment's id by name, then create_flow_run.
+        deployment_id = api(base, "GET", "/deployments/name/ingest/ingest")["id"]
+        create = f"/deployments/{deployment_id}/create_flow_run"
         for attempt in range(6):  # 503: the SQLite database was busy, as in api()
             refused = httpx.post(
                 base + create, json={"parameters": {"source": str(corpus), "knowledge_base": "Bad Name"}}
@@ -112,7 +114,8 @@ def test_genai_up_serves_the_ingest_deployment_and_runs_it_from_the_api(
             time.sleep(0.5 * 2**attempt)
         assert refused.status_code == 409 and "knowledge_base" in refused.json()["detail"], refused.text
         # Exactly the payload the README shows an external system sending.
-        run = api(base, "POST", create, {"parameters": {"source": str(corpus), "knowledge_base": "from-ui"}})
+        payload = {"parameters": {"source": str(corpus), "knowledge_base": "from-ui"}}
+        run = api(base, "POST", create, payload)
         assert wait_for_final_state(base, run["id"], 300) == "COMPLETED"
 
         artifacts = api(base, "POST", "/artifacts/filter", {})
