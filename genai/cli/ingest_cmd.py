@@ -21,8 +21,12 @@ def ingest(
     include: list[str] = typer.Option([], "--include", help="Glob to include (repeatable)."),
     exclude: list[str] = typer.Option([], "--exclude", help="Glob to leave out (repeatable)."),
     keep_deleted: bool = typer.Option(False, "--keep-deleted", help="Keep documents gone from the source."),
-    chunk_tokens: int | None = typer.Option(None, "--chunk-tokens", help="Most tokens per chunk."),
-    overlap_tokens: int | None = typer.Option(None, "--overlap-tokens", help="Tokens shared by neighbours."),
+    chunk_tokens: int | None = typer.Option(
+        None, "--chunk-tokens", min=16, max=8192, help="Most tokens per chunk; default chunking.chunk_tokens."
+    ),
+    overlap_tokens: int | None = typer.Option(
+        None, "--overlap-tokens", min=0, help="Tokens shared by neighbours; default chunking.overlap_tokens."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the run summary as JSON."),
 ) -> None:
     """Ingest documents into a knowledge base: parse, check, chunk, embed and index what changed."""
