@@ -51,21 +51,7 @@ def usage_record(exchange: Exchange) -> UsageRecord:
     """The finished exchange's usage record: the one place a request's usage is put together."""
     # 499 (nginx's "client closed request"): the answer started as a 200 but never reached its end.
     status = 499 if exchange.client_closed else exchange.status
-    ctx = exchange.ctx
-    if ctx is None:
-        return UsageRecord(
-            request_id=exchange.request_id,
-            method=exchange.method,
-            path=exchange.path,
-            status=status,
-            latency_seconds=time.monotonic() - exchange.started,
-            endpoint=exchange.endpoint,
-            model=exchange.model,
-            error_type=exchange.error_type,
-            error_message=exchange.error_message,
-        )
-    usage = ctx.usage or {}
-    return UsageRecord(
+    record = UsageRecord(
         request_id=exchange.request_id,
         method=exchange.method,
         path=exchange.path,
@@ -73,18 +59,19 @@ def usage_record(exchange: Exchange) -> UsageRecord:
         latency_seconds=time.monotonic() - exchange.started,
         endpoint=exchange.endpoint,
         model=exchange.model,
-        served=exchange.served,
-        served_model=ctx.served_model,
-        upstream=ctx.upstream,
-        worker=ctx.worker,
-        stream=ctx.stream,
-        prompt_tokens=usage.get("prompt_tokens"),
-        completion_tokens=usage.get("completion_tokens"),
-        cached_tokens=usage.get("cached_tokens"),
         time_to_first_token=exchange.ttft,
-        attempts=ctx.attempts,
-        fallbacks=ctx.fallbacks,
-        router_seconds=ctx.router_seconds,
         error_type=exchange.error_type,
         error_message=exchange.error_message,
     )
+    ctx = exchange.ctx
+    if ctx is not None:  # the request reached a model: what served it, and what it used
+        usage = ctx.usage or {}
+        record.served = exchange.served
+        record.served_model = ctx.served_model
+        record.upstream, record.worker, record.stream = ctx.upstream, ctx.worker, ctx.stream
+        record.prompt_tokens = usage.get("prompt_tokens")
+        record.completion_tokens = usage.get("completion_tokens")
+        record.cached_tokens = usage.get("cached_tokens")
+        record.attempts, record.fallbacks = ctx.attempts, ctx.fallbacks
+        record.router_seconds = ctx.router_seconds
+    return record
