@@ -22,6 +22,7 @@ import pytest
 from gateway.context import RequestContext
 from gateway.routing import Router
 from gateway.routing.vllm_metrics import parse_vllm_metrics
+from gateway.routing.worker import Worker
 from genai.llm.worker import WorkerProcess
 from tests.fixtures.router_calls import context, running
 
@@ -79,7 +80,7 @@ async def test_vllm_pair_metrics_are_scraped_and_load_spreads(vllm_worker_pair: 
 # milliseconds between the check of what is in flight and the kill.
 LONG_TOKENS = 480
 ON_VICTIM = 3  # long requests that must be generating on the victim when it is killed
-MAX_LONG = 12  # long requests sent at most to get ON_VICTIM of them onto the victim
+MAX_LONG = 24  # long requests sent at most to get ON_VICTIM of them onto the victim
 
 
 def _long_body() -> dict[str, Any]:
@@ -111,15 +112,14 @@ async def _kill_with_requests_in_flight(router: Router, victim_process: WorkerPr
     victim = next(w for w in router.pools["vllm"].workers if w.url == victim_process.url)
     run = KillRun()
     try:
-        while victim.in_flight < ON_VICTIM:
-            assert len(run.long) < MAX_LONG, f"after {MAX_LONG} requests {victim.in_flight} are on the victim"
-            ctx = context("tiny-chat", deadline=120)
-            run.long.append((ctx, asyncio.create_task(router.complete(ctx, _long_body()))))
-            await asyncio.sleep(0.02)  # the task picks its worker and opens its attempt
-        deadline = time.monotonic() + 30
-        while (running_there := await _vllm_running(victim.url)) < victim.in_flight:
-            assert time.monotonic() < deadline, f"vLLM runs {running_there} of {victim.in_flight} requests"
-            await asyncio.sleep(0.05)
+        while True:
+            await _load_victim(router, victim, run)
+            # vLLM's own count lags the router's by the time a request takes to reach its batch. An attempt
+            # may also end on the victim meanwhile (a dropped keep-alive connection is retried elsewhere):
+            # then load it again rather than kill a worker that holds fewer than ON_VICTIM requests.
+            running_there = await _vllm_running_at_least(victim, timeout=30)
+            if victim.in_flight >= ON_VICTIM and running_there >= victim.in_flight:
+                break
     except BaseException:
         for _, task in run.long:
             task.cancel()
@@ -131,6 +131,24 @@ async def _kill_with_requests_in_flight(router: Router, victim_process: WorkerPr
     run.on_victim = [ctx for ctx, task in run.long if ctx.worker == victim.url and not task.done()]
     victim_process.kill()
     return run
+
+
+async def _load_victim(router: Router, victim: Worker, run: KillRun) -> None:
+    """Send long generations until ON_VICTIM of them are open on the victim."""
+    while victim.in_flight < ON_VICTIM:
+        assert len(run.long) < MAX_LONG, f"after {MAX_LONG} requests {victim.in_flight} are on the victim"
+        ctx = context("tiny-chat", deadline=120)
+        run.long.append((ctx, asyncio.create_task(router.complete(ctx, _long_body()))))
+        await asyncio.sleep(0.02)  # the task picks its worker and opens its attempt
+
+
+async def _vllm_running_at_least(victim: Worker, timeout: float) -> float:
+    """The victim's vLLM running count once it reaches the router's count there (or that count fell)."""
+    deadline = time.monotonic() + timeout
+    while (running := await _vllm_running(victim.url)) < victim.in_flight:
+        assert time.monotonic() < deadline, f"vLLM runs {running} of {victim.in_flight} requests"
+        await asyncio.sleep(0.05)
+    return running
 
 
 async def _short_requests(router: Router, count: int, clients: int) -> list[RequestContext]:
