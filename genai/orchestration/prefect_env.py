@@ -13,6 +13,8 @@ import socket
 
 from genai.settings import Settings
 
+EPHEMERAL_STARTUP_SECONDS = 120
+
 
 def local_server_url(settings: Settings) -> str:
     return f"http://{settings.prefect.host}:{settings.prefect.port}/api"
@@ -32,6 +34,9 @@ def configure_prefect(settings: Settings, quiet: bool = False) -> str | None:
     os.environ["PREFECT_HOME"] = str(settings.prefect_home)
     os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
     os.environ.setdefault("PREFECT_SERVER_UI_SHOW_PROMOTIONAL_CONTENT", "false")
+    # A temporary server on a new Prefect home first runs its database migrations: on a busy 2-core machine
+    # that outlasts Prefect's 20 s default, and the first flow run failed to reach its own server.
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", str(EPHEMERAL_STARTUP_SECONDS))
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
