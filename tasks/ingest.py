@@ -15,7 +15,7 @@ from genai.ingest.records import Chunk, ParsedDocument, QuarantineRecord
 from genai.ingest.request import IngestRequest
 from genai.ingest.stores import IngestStores
 from genai.settings import ChunkingSettings, EmbeddingSettings, IngestSettings
-from tasks.retry import RETRY_DELAYS, is_transient_failure
+from tasks.retry import STORE_TASK_OPTIONS
 
 
 @task(name="load-documents", cache_policy=NO_CACHE)
@@ -32,26 +32,14 @@ def check_documents(
     return stages.check_documents(docs, ingest, kb, run_id)
 
 
-@task(
-    name="quarantine",
-    cache_policy=NO_CACHE,
-    retries=len(RETRY_DELAYS),
-    retry_delay_seconds=RETRY_DELAYS,
-    retry_condition_fn=is_transient_failure,
-)
+@task(name="quarantine", cache_policy=NO_CACHE, **STORE_TASK_OPTIONS)
 def quarantine(records: list[QuarantineRecord], stores: IngestStores) -> int:
     """Store quarantined documents with their reasons."""
     stores.quarantine.add(records)
     return len(records)
 
 
-@task(
-    name="plan-changes",
-    cache_policy=NO_CACHE,
-    retries=len(RETRY_DELAYS),
-    retry_delay_seconds=RETRY_DELAYS,
-    retry_condition_fn=is_transient_failure,
-)
+@task(name="plan-changes", cache_policy=NO_CACHE, **STORE_TASK_OPTIONS)
 def plan(
     accepted: list[ParsedDocument],
     present_ids: list[str],
@@ -87,13 +75,7 @@ def embed_chunks(chunks: Sequence[Chunk], embedding: EmbeddingSettings) -> np.nd
     return stages.embed_chunks(chunks, embedding)
 
 
-@task(
-    name="write-chunks",
-    cache_policy=NO_CACHE,
-    retries=len(RETRY_DELAYS),
-    retry_delay_seconds=RETRY_DELAYS,
-    retry_condition_fn=is_transient_failure,
-)
+@task(name="write-chunks", cache_policy=NO_CACHE, **STORE_TASK_OPTIONS)
 def write_window(
     window: stages.ChunkedWindow,
     vectors: np.ndarray,
@@ -106,25 +88,13 @@ def write_window(
     return stages.write_window(window, vectors, stores, kb, version, replaced)
 
 
-@task(
-    name="delete-documents",
-    cache_policy=NO_CACHE,
-    retries=len(RETRY_DELAYS),
-    retry_delay_seconds=RETRY_DELAYS,
-    retry_condition_fn=is_transient_failure,
-)
+@task(name="delete-documents", cache_policy=NO_CACHE, **STORE_TASK_OPTIONS)
 def delete_documents(doc_ids: list[str], stores: IngestStores, kb: str) -> int:
     """Remove documents gone from the source."""
     return stages.delete_documents(doc_ids, stores, kb)
 
 
-@task(
-    name="verify-consistency",
-    cache_policy=NO_CACHE,
-    retries=len(RETRY_DELAYS),
-    retry_delay_seconds=RETRY_DELAYS,
-    retry_condition_fn=is_transient_failure,
-)
+@task(name="verify-consistency", cache_policy=NO_CACHE, **STORE_TASK_OPTIONS)
 def verify_consistency(stores: IngestStores, kb: str) -> int:
     """Remove vectors that no complete document owns (left by a crashed run); returns how many."""
     return stages.remove_stray_vectors(stores, kb)

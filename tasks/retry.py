@@ -19,3 +19,11 @@ def is_transient_failure(task: Any, task_run: Any, state: Any) -> bool:
 
 
 RETRY_DELAYS: list[float] = [1.0, 4.0, 15.0]
+
+
+# Options of every task that writes to a store: retried on transient store errors only, never cached.
+STORE_TASK_OPTIONS: dict[str, Any] = {
+    "retries": len(RETRY_DELAYS),
+    "retry_delay_seconds": RETRY_DELAYS,
+    "retry_condition_fn": is_transient_failure,
+}
