@@ -21,7 +21,7 @@ from genai.settings.ingestion import PIPELINE_SCHEMA, ChunkingSettings, IngestSe
 from genai.settings.limits import LimitsSettings
 from genai.settings.orchestration import PrefectSettings
 from genai.settings.placeholder import PlaceholderSection
-from genai.settings.registry import RegistrySettings
+from genai.settings.registry import EvaluationSettings, GateSettings, RegistrySettings
 from genai.settings.reports import ReportsSettings
 from genai.settings.root import Settings, get_settings
 from genai.settings.section import SettingsSection
@@ -36,6 +36,8 @@ __all__ = [
     "ChunkingSettings",
     "DocumentStoreSettings",
     "EmbeddingSettings",
+    "EvaluationSettings",
+    "GateSettings",
     "GatewaySettings",
     "IngestSettings",
     "LimitsSettings",

@@ -21,8 +21,9 @@ SECTION_FIELDS: list[tuple[str, str, str, Any]] = [
     ("qdrant", "collection_prefix", "t_", "t_"),
     ("prefect", "port", "4300", 4300),
     ("gateway", "port", "8100", 8100),
+    ("registry", "poll_seconds", "5", 5.0),
 ]
-RESERVED_SECTIONS = ["registry", "auth", "limits", "cache", "reports", "batch"]
+RESERVED_SECTIONS = ["auth", "limits", "cache", "reports", "batch"]
 TOP_LEVEL_FIELDS = [
     ("database_url", "postgresql+psycopg://app@db:5432/genai"),
     ("redis_url", "redis://cache:6379/0"),
