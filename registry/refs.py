@@ -51,7 +51,7 @@ def parse_ref(text: str) -> ModelRef:
     alias = match["alias"] or "champion"
     if alias not in ALIASES:
         raise InvalidModelRefError(f"{text!r}: unknown alias {alias!r}; the aliases are {', '.join(ALIASES)}")
-    return ModelRef(match["name"], alias)  # type: ignore[arg-type]
+    return ModelRef(match["name"], alias)
 
 
 def is_model_name(text: str) -> bool:
