@@ -7,6 +7,7 @@ import typer
 from genai.cli import (
     config_cmd,
     demo_cmd,
+    eval_cmd,
     gateway_cmd,
     ingest_cmd,
     quarantine_cmd,
@@ -30,6 +31,7 @@ app.command("gateway")(gateway_cmd.gateway)
 app.command("worker")(worker_cmd.worker)
 app.add_typer(quarantine_cmd.app, name="quarantine")
 app.add_typer(config_cmd.app, name="config")
+app.add_typer(eval_cmd.app, name="eval")
 
 
 def main() -> None:

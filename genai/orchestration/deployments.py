@@ -5,18 +5,47 @@ from __future__ import annotations
 
 from typing import Any
 
+NIGHTLY_CRON = "0 2 * * *"  # UTC; the same schedule as evaluate-nightly in deployments/prefect.yaml
+
 
 def platform_deployments() -> list[Any]:
     """Runner deployments for every flow the platform offers in the Prefect UI."""
+    from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
     from prefect.deployments.runner import EntrypointType
 
+    from flows.evaluate import evaluate
     from flows.ingest import ingest
+    from flows.promote import promote
 
+    module = EntrypointType.MODULE_PATH
     return [
         ingest.to_deployment(
             name="ingest",
             description="Ingest a folder of documents into a knowledge base (parse, check, chunk, embed).",
             tags=["genai", "ingestion"],
-            entrypoint_type=EntrypointType.MODULE_PATH,
+            entrypoint_type=module,
+        ),
+        evaluate.to_deployment(
+            name="evaluate",
+            description="Evaluate registered versions on an eval set through the gateway; log to MLflow.",
+            tags=["genai", "evaluation"],
+            entrypoint_type=module,
+        ),
+        evaluate.to_deployment(
+            name="evaluate-nightly",
+            description="Nightly: every registered model's champion and challenger on the default eval set.",
+            tags=["genai", "evaluation", "scheduled"],
+            cron=NIGHTLY_CRON,  # UTC
+            # One run at a time: a night's run that outlasts a day queues the next instead of overlapping it.
+            concurrency_limit=ConcurrencyLimitConfig(
+                limit=1, collision_strategy=ConcurrencyLimitStrategy.ENQUEUE
+            ),
+            entrypoint_type=module,
+        ),
+        promote.to_deployment(
+            name="promote",
+            description="Promote a model's challenger (or a version) to champion if it passes the gates.",
+            tags=["genai", "promotion"],
+            entrypoint_type=module,
         ),
     ]
