@@ -75,7 +75,9 @@ def create_app(
 ) -> FastAPI:
     """The gateway app for ``settings``.
 
-    ``router`` defaults to ``gateway.routing.Router.from_settings(settings.gateway)``. ``warm_embeddings``
+    ``router`` defaults to ``gateway.routing.Router.from_settings(settings.gateway, ...)``, which follows the
+    model registry at ``settings.mlflow_tracking_uri`` when ``settings.registry.enabled`` (polled in the
+    background from the lifespan's start, so start-up never waits for MLflow). ``warm_embeddings``
     loads the embedding model in a background thread once the app started; otherwise the first
     /v1/embeddings request loads it. ``tune_gc`` (for a process that serves only this app) freezes
     start-up objects and collects less often (``gateway.gc_tuning``). ``chain`` defaults to the policies
@@ -84,7 +86,9 @@ def create_app(
     if router is None:
         from gateway.routing.router import Router
 
-        router = Router.from_settings(settings.gateway)
+        router = Router.from_settings(
+            settings.gateway, registry=settings.registry, tracking_uri=settings.mlflow_tracking_uri
+        )
     state = GatewayState(
         settings.gateway,
         router,
@@ -93,7 +97,7 @@ def create_app(
             settings.gateway.embedding_models,
             settings.gateway.request_limits.embedding_max_in_flight,
         ),
-        chain or build_chain(settings.gateway.policies),
+        chain or build_chain(settings.gateway.policies, settings),
     )
     configure_logging(settings.gateway.log_level)
 
@@ -111,6 +115,7 @@ def create_app(
             yield
         finally:
             await state.router.close()
+            await state.chain.close()
 
     app = GatewayApp(
         title="genai-platform gateway",

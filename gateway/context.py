@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from genai.ingest.records import ScoredChunk
+    from registry.snapshot import VersionEntry
 
 Endpoint = Literal["chat", "completions", "embeddings"]
 
@@ -21,6 +26,12 @@ class RequestContext:
     user: str | None = None
     affinity_key: str | None = None
     started: float = field(default_factory=time.monotonic)
+    # Set when the router pins the request's model (``ModelRouter.pin``), before the policy chain runs:
+    version: VersionEntry | None = None  # the registered version serving it; None for a settings route
+    model_version: str | None = None  # "NAME/N" of that version (header, usage record, logs)
+    context_window: int | None = None  # the model's, when known (the context policy fits its chunks in it)
+    # The chunks the context policy put into the prompt, best first (the extractive kind answers from them):
+    retrieved: Sequence[ScoredChunk] | None = None
     # Filled in by the router, read by metrics and logs:
     upstream: str | None = None
     worker: str | None = None

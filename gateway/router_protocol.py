@@ -4,6 +4,11 @@ The API layer validates a request, builds a ``RequestContext`` and hands the rou
 OpenAI's format with the client-facing model name. The router resolves the model to its chain of
 upstreams, picks a worker, retries and falls back, and answers in OpenAI's format with the client-facing
 model name again. Errors are ``gateway.errors.GatewayError`` subclasses.
+
+A model name is either a route written in the settings (``gateway.models``) or a reference to a version of
+the model registry (``NAME``: its champion, ``NAME@challenger``, ``NAME/3``): ``pin`` settles which, once
+per request, before the policy chain runs, so that every policy and the router see the same version even
+if the registry moves an alias meanwhile.
 """
 
 from __future__ import annotations
@@ -22,6 +27,10 @@ class ModelInfo:
     name: str
     owned_by: str
     context_window: int | None = None
+    # Registered models only: the champion's version number, its kind, and every alias set (alias -> N).
+    version: int | None = None
+    kind: str | None = None
+    aliases: dict[str, int] | None = None
 
 
 class ModelRouter(Protocol):
@@ -35,7 +44,14 @@ class ModelRouter(Protocol):
         """Every routed model name."""
 
     def knows(self, model: str) -> bool:
-        """Whether ``model`` has a route (the API answers 404 otherwise)."""
+        """Whether ``model`` has a route or names a registered model (the API answers 404 otherwise)."""
+
+    def pin(self, ctx: RequestContext) -> None:
+        """Settle what serves the request for ``ctx.model``: for a registered model the version it names
+        (a bare name picks the champion, or the challenger for the canary share of users, sticky by
+        ``ctx.user``, else ``ctx.affinity_key``, else the request id), setting ``ctx.version``,
+        ``ctx.model_version`` and ``ctx.context_window``; for a settings route, only the context window.
+        Raises ``ModelNotFound`` naming what exists when the version or alias does not."""
 
     def ready(self) -> bool:
         """True when every routed model has at least one upstream with a worker up (for /readyz)."""

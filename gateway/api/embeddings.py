@@ -63,6 +63,7 @@ async def create_embeddings(request: Request) -> Response:
             raise unknown_model(state, parsed.model, "embeddings")
         router = state.router
         ctx = model_context(request, exchange, parsed.model, "embeddings", False, parsed.user)
+        router.pin(ctx)
         return await serve(request, exchange, ctx, body, lambda call: router.embed(call.ctx, call.body))
     texts = _texts(parsed.input)
     ctx = model_context(request, exchange, parsed.model, "embeddings", False, parsed.user)

@@ -68,6 +68,7 @@ def usage_record(exchange: Exchange) -> UsageRecord:
         usage = ctx.usage or {}
         record.served = exchange.served
         record.served_model = ctx.served_model
+        record.model_version = ctx.model_version
         record.upstream, record.worker, record.stream = ctx.upstream, ctx.worker, ctx.stream
         record.prompt_tokens = usage.get("prompt_tokens")
         record.completion_tokens = usage.get("completion_tokens")

@@ -27,6 +27,7 @@ async def generate(request: Request, model: type[SamplingRequest], endpoint: End
         raise unknown_model(state, parsed.model, endpoint)
     ctx = model_context(request, exchange, parsed.model, endpoint, bool(parsed.stream), parsed.user)
     router = state.router
+    router.pin(ctx)
     if ctx.stream:
         return await serve(request, exchange, ctx, body, lambda call: router.stream(call.ctx, call.body))
     return await serve(request, exchange, ctx, body, lambda call: router.complete(call.ctx, call.body))

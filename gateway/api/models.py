@@ -1,4 +1,6 @@
-"""GET /v1/models and GET /v1/models/{model}: the routed models and the embedding models."""
+"""GET /v1/models and GET /v1/models/{model}: the registered models that have a champion (with its
+``version``, ``kind`` and every alias set: ``aliases`` {alias: version}), the routed models and the
+embedding models."""
 
 from __future__ import annotations
 
@@ -30,6 +32,8 @@ def _listing(state: GatewayState) -> list[dict[str, Any]]:
         }
         if info.context_window is not None:
             entry["context_window"] = info.context_window
+        if info.version is not None:
+            entry.update(version=info.version, kind=info.kind, aliases=info.aliases or {})
         entries.append(entry)
     routed = {entry["id"] for entry in entries}
     for name in state.settings.embedding_models:

@@ -25,6 +25,7 @@ from gateway.policies import Call
 from gateway.policies.base import Upstream
 
 T = TypeVar("T")
+MODEL_VERSION_HEADER = "x-genai-model-version"
 
 
 async def serve(
@@ -37,9 +38,12 @@ async def serve(
     answer = await unless_client_leaves(request, chain.run(call, upstream))
     if answer is None:
         return client_left(exchange)
+    # A registered version says which one answered.
+    version = None if ctx.model_version is None else {MODEL_VERSION_HEADER: ctx.model_version}
     if isinstance(answer, dict):
-        return json_response(answer)
-    return EventStreamResponse(chain.events(call, relay(answer, exchange, ctx)), headers=SSE_HEADERS)
+        return json_response(answer, headers=version)
+    headers = SSE_HEADERS if version is None else {**SSE_HEADERS, **version}
+    return EventStreamResponse(chain.events(call, relay(answer, exchange, ctx)), headers=headers)
 
 
 def client_left(exchange: Exchange) -> Response:

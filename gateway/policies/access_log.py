@@ -34,6 +34,7 @@ class AccessLogPolicy(Policy):
             path=record.path,
             endpoint=record.endpoint,
             model=record.model,
+            model_version=record.model_version,
             status=record.status,
             latency_ms=_ms(record.latency_seconds),
             ttft_ms=_ms(record.time_to_first_token),

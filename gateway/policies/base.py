@@ -17,6 +17,10 @@ A ``Policy`` may act at five points of a request, each an optional method:
 * ``record(record)``: the request's ``UsageRecord`` once its answer went out (metrics, access log,
   ledger): the policy is then also a ``UsageSink``.
 
+A policy with stream hooks that concern only some requests says which in ``applies(call)`` (asked once
+per stream, after the ``before`` hooks ran): a stream no hook applies to is handed on untouched. ``close()``
+releases what a policy holds (the app's shutdown awaits it).
+
 ``PolicyChain`` runs the policies in the order the settings list them (``gateway.policies``). It works
 out once, when built, which policies implement which hook, so a request pays only for the hooks in use:
 with no ``on_chunk`` or ``on_stream_end`` policy a stream is handed on untouched, without an extra
@@ -87,6 +91,13 @@ class Policy:
     def record(self, record: UsageRecord) -> None:
         return None
 
+    def applies(self, call: Call) -> bool:
+        """Whether this policy's ``on_chunk`` / ``on_stream_end`` hooks concern ``call``'s stream."""
+        return True
+
+    async def close(self) -> None:
+        return None
+
 
 def _implements(policy: Policy, hook: str) -> bool:
     return getattr(type(policy), hook) is not getattr(Policy, hook)
@@ -126,12 +137,19 @@ class PolicyChain:
     def events(self, call: Call, events: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
         """``events`` as the client gets them: through the ``on_chunk`` and ``on_stream_end`` hooks, or
         untouched when no policy has one."""
-        if not self._chunk and not self._end:
+        chunk_hooks = tuple(policy for policy in self._chunk if policy.applies(call))
+        end_hooks = tuple(policy for policy in self._end if policy.applies(call))
+        if not chunk_hooks and not end_hooks:
             return events
-        return self._through_hooks(call, events)
+        return self._through_hooks(call, events, chunk_hooks, end_hooks)
 
-    async def _through_hooks(self, call: Call, events: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
-        chunk_hooks = self._chunk
+    async def _through_hooks(
+        self,
+        call: Call,
+        events: AsyncIterator[bytes],
+        chunk_hooks: tuple[Policy, ...],
+        end_hooks: tuple[Policy, ...],
+    ) -> AsyncIterator[bytes]:
         try:
             async for event in events:
                 for policy in chunk_hooks:
@@ -144,8 +162,16 @@ class PolicyChain:
             if aclose is not None:
                 with anyio.CancelScope(shield=True):
                     await aclose()
-            for policy in self._end:
+            for policy in end_hooks:
                 policy.on_stream_end(call)
+
+    async def close(self) -> None:
+        """Let every policy release what it holds; one's failure is logged and the others still close."""
+        for policy in self.policies:
+            try:
+                await policy.close()
+            except Exception:
+                logger.exception("closing policy %r failed", policy.name)
 
     def record(self, record: UsageRecord) -> None:
         """Hand ``record`` to every sink; one sink's failure is logged and never reaches the client."""

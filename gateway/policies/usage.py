@@ -26,6 +26,7 @@ class UsageRecord:
     latency_seconds: float  # request arrival to the last byte of the answer
     endpoint: str | None = None  # "chat", "completions", "embeddings"; None for the operational ones
     model: str | None = None  # the name the client asked for
+    model_version: str | None = None  # "NAME/N", the registered version that served it
     served: bool = False  # whether the gateway serves ``model`` (only such names become metric labels)
     served_model: str | None = None  # the name the upstream that answered knows the model by
     upstream: str | None = None  # the upstream that served the last attempt

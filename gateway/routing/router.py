@@ -8,8 +8,14 @@ to the next upstream once this one is exhausted or has no healthy worker. The wh
 request's deadline. Streams are retried the same way until their first event arrived; after that a
 failure ends the stream with an SSE error event, and the deadline still holds between events.
 
-Construction: ``Router.from_settings(settings.gateway)``, then ``await router.start()`` inside the app's
-lifespan and ``await router.close()`` at shutdown.
+Model names are routes of the settings (``gateway.models``) or, with ``registry`` settings and a tracking
+URI, versions of the model registry (``registry_routes``, kept current by ``registry_watch``): a
+registered name wins over a settings route of the same name. Extractive versions are answered in process
+(``gateway.upstreams.extractive``).
+
+Construction: ``Router.from_settings(settings.gateway, registry=settings.registry,
+tracking_uri=settings.mlflow_tracking_uri)`` (without ``registry``, settings routes only), then
+``await router.start()`` inside the app's lifespan and ``await router.close()`` at shutdown.
 """
 
 from __future__ import annotations
@@ -19,7 +25,6 @@ import logging
 import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from gateway.context import RequestContext
@@ -34,35 +39,31 @@ from gateway.errors import (
 )
 from gateway.router_protocol import ModelInfo
 from gateway.routing.balancer import Balancer
+from gateway.routing.catalog import VersionRoute
 from gateway.routing.discovery import Resolver, refresh_all, system_resolver
 from gateway.routing.health import check_pool
+from gateway.routing.link import Link
 from gateway.routing.periodic import spawn
 from gateway.routing.pool import Pool
+from gateway.routing.registry_routes import RegistryRoutes
+from gateway.routing.registry_watch import Loader, RegistryWatcher
 from gateway.routing.relay import first_event, relay
 from gateway.routing.retry import backoff, honoured_retry_after
 from gateway.routing.vllm_metrics import scrape_pool
 from gateway.routing.worker import DOWN_AFTER_FAILED_CHECKS, Lease, Worker
 from gateway.telemetry.metrics import ERRORS, FALLBACKS, RETRIES
-from gateway.upstreams import make_provider
+from gateway.upstreams import extractive, make_provider
 from gateway.upstreams.base import UpstreamStream, normalize_usage
 from gateway.upstreams.errors import UpstreamError
 from gateway.upstreams.provider import Provider
 from genai.settings.gateway import GatewaySettings
+from genai.settings.registry import RegistrySettings
+from registry.snapshot import RegistrySnapshot
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 Attempt = Callable[[RequestContext, "Link", Worker, dict[str, Any]], Awaitable[T]]
-
-
-@dataclass(frozen=True, slots=True)
-class Link:
-    """One upstream of a model's fallback chain, with the model name that upstream knows."""
-
-    name: str
-    pool: Pool
-    provider: Provider
-    model: str
 
 
 class _NextUpstream(Exception):
@@ -82,6 +83,9 @@ class Router:
         *,
         resolver: Resolver | None = None,
         rng: random.Random | None = None,
+        registry: RegistrySettings | None = None,
+        tracking_uri: str | None = None,
+        load: Loader | None = None,
     ) -> None:
         self.settings = settings
         self._resolver: Resolver = resolver or system_resolver
@@ -108,6 +112,10 @@ class Router:
         }
         self._tasks: list[asyncio.Task[None]] = []
         self._health_running = False
+        self._registry: RegistryRoutes | None = None
+        if registry is not None and registry.enabled and tracking_uri:
+            upstreams = {name: (self.pools[name], self.providers[name]) for name in self.pools}
+            self._registry = RegistryRoutes(settings, registry, upstreams, tracking_uri, load=load)
 
     @classmethod
     def from_settings(cls, settings: GatewaySettings, **options: Any) -> Router:
@@ -134,10 +142,18 @@ class Router:
             await self._check_health()
             self._tasks.append(spawn(settings.health_interval, self._check_health, "health", wait_first=True))
             self._health_running = True
-        if any(self._scraped(name) for name in self.pools):
+        if any(self._scraped(pool, provider) for pool, provider in self._all_pools()) or self._registry:
             self._tasks.append(spawn(settings.scrape_interval, self._scrape, "scrape"))
+        if self._registry is not None:
+            if not self._health_running:
+                # Registered versions' own workers come with later snapshots: check them from the start.
+                self._tasks.append(spawn(settings.health_interval, self._check_health, "health"))
+                self._health_running = True
+            self._registry.start()  # the first poll runs in the background: start-up never waits for it
 
     async def close(self) -> None:
+        if self._registry is not None:
+            await self._registry.close()
         tasks, self._tasks = self._tasks, []
         for task in tasks:
             task.cancel()
@@ -145,43 +161,70 @@ class Router:
         self._health_running = False
         await asyncio.gather(*(provider.close() for provider in self.providers.values()))
 
-    def _scraped(self, name: str) -> bool:
-        return self.pools[name].settings.vllm_metrics and self.providers[name].kind == "openai"
+    @property
+    def watcher(self) -> RegistryWatcher | None:
+        return self._registry.watcher if self._registry is not None else None
+
+    def use_snapshot(self, snapshot: RegistrySnapshot) -> None:
+        """Serve the registry's ``snapshot`` from now on (the watcher does this after each changed poll)."""
+        assert self._registry is not None
+        self._registry.use_snapshot(snapshot)
+
+    def _all_pools(self) -> list[tuple[Pool, Provider]]:
+        pools = [(pool, self.providers[name]) for name, pool in self.pools.items()]
+        if self._registry is not None:
+            pools += self._registry.endpoint_pools()
+        return pools
+
+    @staticmethod
+    def _scraped(pool: Pool, provider: Provider) -> bool:
+        return pool.settings.vllm_metrics and provider.kind == "openai"
 
     async def _check_health(self) -> None:
         timeout = max(0.5, min(self.settings.health_interval, 5.0))
-        await asyncio.gather(
-            *(check_pool(pool, self.providers[name], timeout) for name, pool in self.pools.items())
-        )
+        await asyncio.gather(*(check_pool(pool, provider, timeout) for pool, provider in self._all_pools()))
 
     async def _scrape(self) -> None:
         timeout = max(0.25, min(self.settings.scrape_interval, 2.0))
         await asyncio.gather(
             *(
-                scrape_pool(pool, self.providers[name], timeout)
-                for name, pool in self.pools.items()
-                if self._scraped(name)
+                scrape_pool(pool, provider, timeout)
+                for pool, provider in self._all_pools()
+                if self._scraped(pool, provider)
             )
         )
 
     # -- what the API layer asks -----------------------------------------------------------------------
 
     def models(self) -> list[ModelInfo]:
-        return [
+        registered = self._registry.models() if self._registry is not None else []
+        names = {info.name for info in registered}
+        return registered + [
             ModelInfo(name, route.owned_by, route.context_window)
             for name, route in self.settings.models.items()
+            if name not in names
         ]
 
     def knows(self, model: str) -> bool:
-        return model in self._routes
+        return model in self._routes or (self._registry is not None and self._registry.knows(model))
+
+    def pin(self, ctx: RequestContext) -> None:
+        if self._registry is not None and self._registry.pin(ctx):
+            return
+        route = self.settings.models.get(ctx.model)
+        if route is not None:
+            ctx.context_window = route.context_window
 
     def ready(self) -> bool:
+        """Settings routes have a worker up, and the registry was read once (when it has a store)."""
+        if self.watcher is not None and not self.watcher.ready:
+            return False
         now = time.monotonic()
         return all(any(link.pool.has_available(now) for link in links) for links in self._routes.values())
 
     def status(self) -> dict[str, Any]:
         now = time.monotonic()
-        return {
+        status: dict[str, Any] = {
             "ready": self.ready(),
             "models": {
                 model: [{"upstream": link.name, "model": link.model} for link in links]
@@ -189,10 +232,19 @@ class Router:
             },
             "upstreams": {name: pool.status(now) for name, pool in self.pools.items()},
         }
+        if self._registry is not None:
+            status["registry"] = self._registry.status()
+        return status
+
+    def _version_route(self, ctx: RequestContext) -> VersionRoute | None:
+        return self._registry.route(ctx) if self._registry is not None else None
 
     async def complete(self, ctx: RequestContext, body: dict[str, Any]) -> dict[str, Any]:
         ctx.router_started = time.monotonic()
+        route = self._version_route(ctx)
         try:
+            if route is not None and route.in_process:
+                return extractive.complete(ctx, body)
             answer = await self._walk(ctx, body, self._complete_once)
         finally:
             ctx.router_stopped = time.monotonic()
@@ -201,6 +253,12 @@ class Router:
         return answer
 
     async def embed(self, ctx: RequestContext, body: dict[str, Any]) -> dict[str, Any]:
+        route = self._version_route(ctx)
+        if route is not None:
+            if route.in_process or not route.embedding_links:
+                message = f"The model '{ctx.model}' ({route.entry.ref}) cannot embed."
+                raise InvalidRequest(message, param="model")
+            return await self.complete(ctx, body)
         links = self._embedding_routes.get(ctx.model)
         if links is not None and not links:
             kinds = sorted({link.provider.kind for link in self._routes[ctx.model]})
@@ -213,6 +271,13 @@ class Router:
 
     async def stream(self, ctx: RequestContext, body: dict[str, Any]) -> AsyncIterator[bytes]:
         ctx.router_started = time.monotonic()
+        route = self._version_route(ctx)
+        if route is not None and route.in_process:
+            try:
+                return extractive.stream(ctx, body)  # stops the router's clock when it ends
+            except BaseException:
+                ctx.router_stopped = time.monotonic()
+                raise
         try:
             upstream, first, link, lease = await self._walk(ctx, body, self._open_once)
         except BaseException:
@@ -264,8 +329,12 @@ class Router:
     # -- retries and fallback --------------------------------------------------------------------------
 
     async def _walk(self, ctx: RequestContext, body: dict[str, Any], attempt: Attempt[T]) -> T:
-        routes = self._embedding_routes if ctx.endpoint == "embeddings" else self._routes
-        links = routes.get(ctx.model)
+        embeddings = ctx.endpoint == "embeddings"
+        route = self._version_route(ctx)
+        if route is not None:
+            links: tuple[Link, ...] | None = route.embedding_links if embeddings else route.links
+        else:
+            links = (self._embedding_routes if embeddings else self._routes).get(ctx.model)
         if links is None:
             raise ModelNotFound(f"the model {ctx.model!r} does not exist", param="model")
         failure: UpstreamError | None = None

@@ -78,3 +78,14 @@ WORKER_UP = Gauge(
     ["upstream", "worker"],
     registry=REGISTRY,
 )
+REGISTRY_UP = Gauge(
+    "genai_gateway_registry_up",
+    "1 when the last poll of the model registry succeeded (or no registry store exists yet), 0 when it "
+    "failed and the gateway serves the last snapshot it read.",
+    registry=REGISTRY,
+)
+REGISTRY_POLLS_FAILED = Counter(
+    "genai_gateway_registry_polls_failed",
+    "Polls of the model registry that failed (the routes of the last snapshot stayed in place).",
+    registry=REGISTRY,
+)

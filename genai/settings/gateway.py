@@ -93,8 +93,8 @@ class ModelRoute(SettingsSection):
 
 
 # The request policies the gateway knows (gateway/policies/, one module each), by the name a setting uses.
-PolicyName = Literal["metrics", "access_log"]
-_DEFAULT_POLICIES: tuple[PolicyName, ...] = ("metrics", "access_log")
+PolicyName = Literal["context", "metrics", "access_log"]
+_DEFAULT_POLICIES: tuple[PolicyName, ...] = ("context", "metrics", "access_log")
 
 
 class GatewaySettings(SettingsSection):
