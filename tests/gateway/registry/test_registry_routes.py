@@ -4,12 +4,14 @@ share, /v1/models, and settings routes beside the registry."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from gateway.routing.registry_routes import canary_bucket
+from genai.settings.gateway import GatewaySettings
 from genai.settings.registry import RegistrySettings
 from tests.fixtures.gateway import CHAT_MODEL, UPSTREAM_MODEL, EchoUpstream
 from tests.gateway.registry.conftest import (
@@ -153,3 +155,45 @@ def test_models_lists_registered_models_with_a_champion(gateway: RegistryGateway
     assert [entry["id"] for entry in gateway.http.get("/v1/models").json()["data"]].count(CHAT_MODEL) == 1
     assert "draft" not in listed  # no champion: nothing a bare name could reach
     assert gateway.http.get("/v1/models/qa").json()["version"] == 2
+
+
+def test_endpoint_pools_are_shared_by_versions_and_reused_across_snapshots() -> None:
+    from gateway.routing.registry_routes import RegistryRoutes
+
+    routes = RegistryRoutes(GatewaySettings(), RegistrySettings(), {}, "http://127.0.0.1:9")
+    here = spec("vllm", workers=["http://127.0.0.1:8101/"], served_model="a")
+    same = spec("vllm", workers=["http://127.0.0.1:8101"], served_model="b")
+    other = spec("vllm", workers=["http://127.0.0.1:8102"], served_model="c")
+
+    async def scenario() -> None:
+        routes.use_snapshot(snapshot_of({"m": ({1: here, 2: same}, {})}))
+        (first, provider), *rest = list(routes.endpoint_pools())
+        assert rest == [] and first.name == "registry:http://127.0.0.1:8101"
+        routes.use_snapshot(snapshot_of({"m": ({1: here, 2: same, 3: other}, {})}))
+        pools = [pool for pool, _ in routes.endpoint_pools()]
+        assert len(pools) == 2 and any(pool is first for pool in pools)  # the same pool, its state kept
+        routes.use_snapshot(snapshot_of({"m": ({3: other}, {})}))
+        assert [pool.name for pool, _ in routes.endpoint_pools()] == ["registry:http://127.0.0.1:8102"]
+        assert len(routes._retired) == 1  # the unused endpoint's connections close after the grace
+        await routes.close()
+        assert not routes._retired and provider._session is None
+
+    asyncio.run(scenario())
+
+
+def test_api_key_env_is_read_when_the_pool_is_built(
+    tmp_path: Path, echo_upstream: EchoUpstream, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    keyed = spec(
+        "openai", base_url=echo_upstream.url, served_model="echo-k", api_key_env="GENAI_TEST_VENDOR_KEY"
+    )
+    source = SnapshotSource()
+    source.snapshot = snapshot_of({"vendor": ({1: keyed}, {"champion": 1})})
+    monkeypatch.delenv("GENAI_TEST_VENDOR_KEY", raising=False)
+    with start_gateway(gateway_settings(tmp_path, echo_upstream.url), source) as gateway:
+        missing = gateway.chat("vendor")
+        assert missing.status_code == 503 and "GENAI_TEST_VENDOR_KEY" in missing.json()["error"]["message"]
+    monkeypatch.setenv("GENAI_TEST_VENDOR_KEY", "sk-from-the-environment")
+    with start_gateway(gateway_settings(tmp_path, echo_upstream.url), source) as gateway:
+        assert gateway.chat("vendor").status_code == 200
+        assert echo_upstream.last()["headers"]["authorization"] == "Bearer sk-from-the-environment"
