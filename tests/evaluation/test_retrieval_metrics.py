@@ -5,10 +5,16 @@ from __future__ import annotations
 
 import math
 import random
+from pathlib import Path
 
 import pytest
 
+from genai.embedding.encoder import Encoder
 from genai.evaluation.retrieval_metrics import hit_at_k, ndcg_at_k, ranked_doc_ids, reciprocal_rank
+from genai.ingest.records import Chunk
+from genai.retrieval import search
+from genai.settings import Settings
+from genai.stores.vectors import VectorStore
 
 
 def test_repeated_doc_ids_collapse_to_their_first_rank() -> None:
@@ -77,3 +83,56 @@ def test_metrics_equal_an_independent_computation_on_random_rankings() -> None:
         assert reciprocal_rank(chunks, relevant, k) == (1 / first if first else 0.0)
         assert hit_at_k(chunks, relevant, k) == (1.0 if first else 0.0)
         assert 0.0 <= ndcg_at_k(chunks, relevant, k) <= 1.0 + 1e-12
+
+
+PASSAGES = {
+    "vectors.md": [
+        "Chunk vectors are kept in Qdrant, one collection per knowledge base, with cosine distance.",
+        "Qdrant's local mode keeps its files under the platform home; production uses a Qdrant server.",
+    ],
+    "documents.md": [
+        "Documents and their chunks are kept in the SQL database, or in MongoDB when configured.",
+        "A document record is written after its chunks, so it marks the document as complete.",
+    ],
+    "quarantine.md": ["Files that fail a quality check are quarantined with the failed check and a reason."],
+    "prefect.md": ["Prefect runs the ingestion flow; every run leaves a summary artifact in the UI."],
+    "gateway.md": ["The gateway speaks the OpenAI protocol and routes each model to its worker pool."],
+}
+QUERIES = [
+    ("Where are vectors stored?", {"vectors.md"}),
+    ("Which database holds documents and chunks?", {"documents.md"}),
+    ("What happens to a file that fails a check?", {"quarantine.md", "documents.md"}),
+    ("How are requests routed to models?", {"gateway.md", "prefect.md"}),
+]
+
+
+def test_metrics_on_real_search_results_equal_an_independent_computation(
+    tmp_path: Path, packaged_encoder: Encoder
+) -> None:
+    settings = Settings(home=tmp_path)
+    chunks = [
+        Chunk(doc_id=doc_id, chunk_no=no, text=text, start=0, end=len(text), token_count=10)
+        for doc_id, texts in PASSAGES.items()
+        for no, text in enumerate(texts)
+    ]
+    vectors = packaged_encoder.encode([c.text for c in chunks])
+    extras = {"doc_hash": "h", "pipeline_version": "v", "source": "s", "title": "t", "type": "text"}
+    with VectorStore(settings.qdrant) as store:
+        store.ensure_collection("eval-kb", packaged_encoder.dim)
+        points = [(c, v, {**extras, "source": c.doc_id}) for c, v in zip(chunks, vectors, strict=True)]
+        store.upsert("eval-kb", points)
+        checked = 0
+        for query, relevant in QUERIES:
+            hits = search("eval-kb", query, k=len(chunks), settings=settings, vectors=store)
+            chunk_doc_ids = [hit.doc_id for hit in hits]
+            assert len(chunk_doc_ids) > len(set(chunk_doc_ids))  # repeated doc ids: the collapse matters
+            distinct = list(dict.fromkeys(chunk_doc_ids))
+            for k in (1, 2, 3, 5):
+                first = next((i for i, d in enumerate(distinct[:k], start=1) if d in relevant), None)
+                assert hit_at_k(chunk_doc_ids, relevant, k) == (1.0 if first else 0.0)
+                assert reciprocal_rank(chunk_doc_ids, relevant, k) == (1 / first if first else 0.0)
+                assert ndcg_at_k(chunk_doc_ids, relevant, k) == pytest.approx(
+                    _reference_ndcg(chunk_doc_ids, relevant, k)
+                )
+                checked += 1
+    assert checked == 16
