@@ -62,12 +62,14 @@ class GateReport(BaseModel):
 
 
 def _metric_values(scores: ExampleScores, metric: str) -> dict[str, float]:
+    """example id -> the metric's value; examples whose scores lack the metric are left out (not zero:
+    a score that was never measured must not count as a loss)."""
     values: dict[str, float] = {}
     for example_id, value in scores.items():
-        if isinstance(value, Mapping):
-            values[example_id] = float(value.get(metric, 0.0))
-        else:
+        if not isinstance(value, Mapping):
             values[example_id] = float(value)
+        elif metric in value:
+            values[example_id] = float(value[metric])
     return values
 
 

@@ -134,3 +134,10 @@ def test_no_common_example_with_the_champion_fails_the_regression_gate() -> None
     assert "cannot compare with the champion: the two candidates have no example in common" in (
         by_name(report)["no_regression"].detail
     )
+
+
+def test_examples_without_the_regression_metric_are_not_compared() -> None:
+    champion = {f"q{i}": {"hit_at_k": 1.0} for i in range(40)}  # token_f1 never measured
+    report = evaluate_gates(summary(), GOOD, summary(), champion, GATES)
+    assert report.failed == ["no_regression"]
+    assert "no example in common" in by_name(report)["no_regression"].detail
