@@ -115,6 +115,7 @@ class ModelRegistry:
                     CODE_VERSION_TAG: spec.provenance.code_version,
                 },
                 description=spec.description or None,
+                await_creation_for=0,  # nothing to copy: the source is the run's own artifacts
             )
             client.set_tag(run_id, "genai.model_version", f"{name}/{version.version}")
         entry = self._entry(version, ())

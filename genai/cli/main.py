@@ -10,6 +10,7 @@ from genai.cli import (
     eval_cmd,
     gateway_cmd,
     ingest_cmd,
+    models_cmd,
     quarantine_cmd,
     search_cmd,
     up_cmd,
@@ -31,6 +32,7 @@ app.command("gateway")(gateway_cmd.gateway)
 app.command("worker")(worker_cmd.worker)
 app.add_typer(quarantine_cmd.app, name="quarantine")
 app.add_typer(config_cmd.app, name="config")
+app.add_typer(models_cmd.app, name="models")
 app.add_typer(eval_cmd.app, name="eval")
 
 

@@ -3,32 +3,20 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
 from registry.client import ModelRegistry
+from tests.registry.mlflow_template import copy_store, migrated_mlflow_db
 
-
-@pytest.fixture(scope="session")
-def migrated_mlflow_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """An empty MLflow database with MLflow's schema: creating one costs ~1.5 s of migrations here, so
-    each test copies this file instead."""
-    from mlflow import MlflowClient
-
-    path = tmp_path_factory.mktemp("mlflow-template") / "mlflow.db"
-    uri = f"sqlite:///{path}"
-    MlflowClient(tracking_uri=uri, registry_uri=uri).search_registered_models()
-    return path
+__all__ = ["migrated_mlflow_db"]
 
 
 @pytest.fixture
 def tracking_uri(tmp_path: Path, migrated_mlflow_db: Path) -> str:
     """A SQLite MLflow store of the test's own."""
-    path = tmp_path / "mlflow.db"
-    shutil.copyfile(migrated_mlflow_db, path)
-    return f"sqlite:///{path}"
+    return copy_store(migrated_mlflow_db, tmp_path / "mlflow.db")
 
 
 @pytest.fixture
