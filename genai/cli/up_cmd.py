@@ -1,6 +1,7 @@
 """`genai up`: run the platform on this machine: the Prefect server with its UI, the platform's
-deployments served so data teams can launch flows from the UI's parameter forms, and the OpenAI-compatible
-gateway (a child process running `genai gateway`, so its event loop never competes with Prefect's)."""
+deployments served so data teams can launch flows from the UI's parameter forms, the MLflow UI over the
+model registry and the evaluation runs, and the OpenAI-compatible gateway (a child process running
+`genai gateway`, so its event loop never competes with Prefect's)."""
 
 from __future__ import annotations
 
@@ -20,13 +21,18 @@ def up(
     host: str | None = typer.Option(None, "--host", help="Interface to bind (default 127.0.0.1)."),
     gateway: bool = typer.Option(True, "--gateway/--no-gateway", help="Also run the gateway."),
     gateway_port: int | None = typer.Option(None, "--gateway-port", help="Default: gateway.port (8000)."),
+    mlflow: bool = typer.Option(True, "--mlflow/--no-mlflow", help="Also run the MLflow UI (the registry)."),
+    mlflow_port: int | None = typer.Option(None, "--mlflow-port", help="Default: registry.ui_port (5000)."),
 ) -> None:
-    """Start the Prefect server (UI on http://HOST:PORT), the gateway, and serve the platform's flows until
-    Ctrl-C."""
+    """Start the Prefect server (UI on http://HOST:PORT), the MLflow UI, the gateway, and serve the
+    platform's flows until Ctrl-C."""
     settings = load_settings()
     if gateway_port is not None:
         address = settings.gateway.model_copy(update={"port": gateway_port})
         settings = settings.model_copy(update={"gateway": address})
+    if mlflow_port is not None:
+        registry = settings.registry.model_copy(update={"ui_port": mlflow_port})
+        settings = settings.model_copy(update={"registry": registry})
     prefect = settings.prefect.model_copy(update={k: v for k, v in {"port": port, "host": host}.items() if v})
     settings = settings.model_copy(update={"prefect": prefect})
     from genai.orchestration.prefect_env import configure_prefect, local_server_url, server_answers
@@ -34,16 +40,18 @@ def up(
 
     if server_answers(prefect.host, prefect.port):
         fail(f"something already listens on {prefect.host}:{prefect.port}; stop it or pass --port")
-    gateway_process = _start_gateway(settings) if gateway else None
-    log_file = settings.home / "logs" / "prefect-server.log"
-    typer.echo(f"starting the Prefect server on http://{prefect.host}:{prefect.port} (log: {log_file})")
-    try:
-        server = start_prefect_server(settings, log_file)
-    except ServiceStartError as error:
-        if gateway_process is not None:
-            stop_process(gateway_process)
-        fail(str(error), code=1)
-    try:
+    children: list[subprocess.Popen[bytes]] = []
+    try:  # whatever stops this command (Ctrl-C, a service that fails to start) stops what it started
+        if gateway:
+            children.append(_start_gateway(settings))
+        if mlflow:
+            children.append(_start_mlflow(settings))
+        log_file = settings.home / "logs" / "prefect-server.log"
+        typer.echo(f"starting the Prefect server on http://{prefect.host}:{prefect.port} (log: {log_file})")
+        try:
+            children.append(start_prefect_server(settings, log_file))
+        except ServiceStartError as error:
+            fail(str(error), code=1)
         configure_prefect(
             settings.model_copy(
                 update={"prefect": prefect.model_copy(update={"api_url": local_server_url(settings)})}
@@ -54,12 +62,14 @@ def up(
         from genai.orchestration.deployments import platform_deployments
 
         typer.echo(f"Prefect UI: http://{prefect.host}:{prefect.port}  (Ctrl-C stops everything)")
+        if mlflow:
+            ui = settings.registry
+            typer.echo(f"MLflow UI: http://{ui.ui_host}:{ui.ui_port}  (registered models, evaluation runs)")
         typer.echo(_other_shell_hint(local_server_url(settings)))
         serve(*platform_deployments(), pause_on_shutdown=False)
     finally:
-        stop_process(server)
-        if gateway_process is not None:
-            stop_process(gateway_process)
+        for child in reversed(children):
+            stop_process(child)
 
 
 def _other_shell_hint(api_url: str) -> str:
@@ -87,5 +97,23 @@ def _start_gateway(settings: Settings) -> subprocess.Popen[bytes]:
     typer.echo(f"starting the gateway on http://{address.host}:{address.port}/v1 (log: {log_file})")
     try:
         return start_gateway_process(settings, log_file)
+    except ServiceStartError as error:
+        fail(str(error), code=1)
+
+
+def _start_mlflow(settings: Settings) -> subprocess.Popen[bytes]:
+    from genai.orchestration.prefect_env import server_answers
+    from genai.orchestration.services import ServiceStartError, start_mlflow_server
+
+    ui = settings.registry
+    if server_answers(ui.ui_host, ui.ui_port):
+        fail(
+            f"something already listens on {ui.ui_host}:{ui.ui_port}; stop it, pass --mlflow-port "
+            "or --no-mlflow"
+        )
+    log_file = settings.home / "logs" / "mlflow-server.log"
+    typer.echo(f"starting the MLflow UI on http://{ui.ui_host}:{ui.ui_port} (log: {log_file})")
+    try:
+        return start_mlflow_server(settings, log_file)
     except ServiceStartError as error:
         fail(str(error), code=1)

@@ -1,4 +1,5 @@
-"""The local services `genai up` runs as child processes: the Prefect server and the gateway.
+"""The local services `genai up` runs as child processes: the Prefect server, the MLflow server (the
+registry's UI) and the gateway.
 
 Each starts in its own process session with its output in a log file, and counts as started only once its
 health endpoint answers; ``stop_process`` ends the whole session politely, then for good.
@@ -99,3 +100,22 @@ def start_gateway_process(
     host, port = settings.gateway.host, settings.gateway.port
     command = [sys.executable, "-m", "genai.cli.main", "gateway", "--host", host, "--port", str(port)]
     return start_service("the gateway", command, f"http://{host}:{port}/healthz", log_file, timeout, env)
+
+
+def start_mlflow_server(settings: Settings, log_file: Path, timeout: float = 90.0) -> subprocess.Popen[bytes]:
+    """`mlflow server` (the MLflow UI and REST API) on ``registry.ui_host:ui_port``, over the platform's
+    tracking store and artifact location, so the UI shows what the registry and the flows wrote."""
+    assert settings.mlflow_tracking_uri is not None
+    store = settings.mlflow_tracking_uri
+    if store.startswith("sqlite:///"):  # a new home: the database's folder may not exist yet
+        Path(store.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    artifacts = settings.registry.artifact_location or str(settings.home / "mlartifacts")
+    host, port = settings.registry.ui_host, settings.registry.ui_port
+    command = [
+        *(sys.executable, "-m", "mlflow", "server"),
+        *("--backend-store-uri", store, "--default-artifact-root", artifacts),
+        *("--host", host, "--port", str(port)),
+        # One worker: the UI serves one person, and each worker is a whole MLflow process (~200 MB).
+        *("--workers", "1"),
+    ]
+    return start_service("the MLflow server", command, f"http://{host}:{port}/health", log_file, timeout)

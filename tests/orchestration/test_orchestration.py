@@ -80,6 +80,7 @@ def test_genai_up_serves_the_ingest_deployment_and_runs_it_from_the_api(
     env.update(
         GENAI_HOME=str(settings.home), GENAI_PREFECT__PORT=str(port), GENAI_GATEWAY__PORT=str(free_port())
     )
+    env["GENAI_REGISTRY__UI_PORT"] = str(free_port())  # `genai up` runs the MLflow UI too: not on 5000
     up = subprocess.Popen(
         [sys.executable, "-m", "genai.cli.main", "up"],
         env=env,
