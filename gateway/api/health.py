@@ -1,6 +1,6 @@
 """Probes: GET /healthz and GET /health (liveness: the process answers) and GET /readyz (readiness: every
-routed model has an upstream with a worker up, and the embedding model is loaded when the gateway loads it
-at start-up).
+routed model has an upstream with a worker up, the model registry was read once when it has a store, and
+the embedding model is loaded when the gateway loads it at start-up).
 
 A lazily loaded embedding model (`genai gateway --lazy-embeddings`) does not hold readiness back: nothing
 would load it before the first request, which a not-ready gateway would never get.
@@ -47,7 +47,10 @@ async def readyz(request: Request) -> Response:
     state = gateway_state(request)
     reasons = []
     if not state.router.ready():
-        reasons.append("some routed model has no upstream with a worker up (see router)")
+        reasons.append(
+            "some routed model has no upstream with a worker up, or the model registry was not read yet "
+            "(see router)"
+        )
     embeddings = state.embeddings
     waiting = bool(embeddings.names) and embeddings.warming and not embeddings.loaded
     if waiting:
