@@ -97,9 +97,12 @@ class EvaluationEnv:
         return champion, challenger
 
 
-def evaluation_env(tmp_path_factory: pytest.TempPathFactory, prefect_api_url: str) -> Iterator[EvaluationEnv]:
+def evaluation_env(
+    tmp_path_factory: pytest.TempPathFactory, prefect_api_url: str, gateway: bool = True
+) -> Iterator[EvaluationEnv]:
     """Build the module's platform (see the module docstring); the gateway stops and the variables are
-    restored afterwards."""
+    restored afterwards. ``gateway=False`` starts none (``gateway_url`` is empty), so that another process
+    may open the knowledge base's local Qdrant store."""
     from flows.ingest import ingest
     from gateway.app import create_app
 
@@ -115,15 +118,14 @@ def evaluation_env(tmp_path_factory: pytest.TempPathFactory, prefect_api_url: st
         settings = get_settings()
         summary = ingest(source=str(corpus), knowledge_base=KB)
         assert summary.new == len(CORPUS), summary
-        with ServerThread(create_app(settings)) as gateway:
-            _wait_healthy(gateway.url)
-            yield EvaluationEnv(
-                home=home,
-                settings=settings,
-                eval_set=write_eval_set(root / "eval_set.jsonl"),
-                gateway_url=gateway.url,
-                registry=ModelRegistry.from_settings(settings),
-            )
+        eval_set = write_eval_set(root / "eval_set.jsonl")
+        registry = ModelRegistry.from_settings(settings)
+        if not gateway:
+            yield EvaluationEnv(home, settings, eval_set, "", registry)
+        else:
+            with ServerThread(create_app(settings)) as server:
+                _wait_healthy(server.url)
+                yield EvaluationEnv(home, settings, eval_set, server.url, registry)
     get_settings.cache_clear()
 
 
