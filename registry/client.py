@@ -71,10 +71,14 @@ class ModelRegistry:
     @classmethod
     def from_settings(cls, settings: Settings) -> ModelRegistry:
         """The registry the settings name: ``mlflow_tracking_uri`` and ``registry.artifact_location``
-        (default: ``home/mlartifacts``)."""
-        assert settings.mlflow_tracking_uri is not None
-        location = settings.registry.artifact_location or str(settings.home / "mlartifacts")
-        return cls(settings.mlflow_tracking_uri, location, settings_digest=settings_digest(settings))
+        (default: ``home/mlartifacts``, the folder `genai up`'s MLflow server uses too; with a tracking
+        server and no location set, the server's own artifact root)."""
+        uri = settings.mlflow_tracking_uri
+        assert uri is not None
+        location = settings.registry.artifact_location
+        if location is None and not mlflow_store.is_http(uri):
+            location = str(settings.home / "mlartifacts")
+        return cls(uri, location, settings_digest=settings_digest(settings))
 
     def mlflow_client(self) -> MlflowClient:
         """The MLflow client this registry uses (for code that logs its own runs beside the registry)."""

@@ -98,6 +98,9 @@ def test_from_settings_uses_the_tracking_uri_and_home_artifacts(tmp_path: Path) 
     entry = registry.register("qa", extractive_spec())
     assert len(entry.spec.provenance.settings_digest) == 64
     assert any((tmp_path / "home" / "mlartifacts" / REGISTRATION_EXPERIMENT).rglob("spec.json"))
+    # A tracking server keeps its own artifact root unless the settings name one.
+    served = Settings(home=tmp_path / "home", mlflow_tracking_uri="http://127.0.0.1:5000")
+    assert ModelRegistry.from_settings(served).artifact_root is None
 
 
 def test_aliases_promote_and_rollback_move_as_documented(registry: ModelRegistry) -> None:
