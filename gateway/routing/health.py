@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Iterable
 
 from gateway.routing.pool import Pool
 from gateway.routing.worker import Worker
@@ -35,3 +36,9 @@ async def check_pool(pool: Pool, provider: Provider, timeout: float) -> None:
     path = pool.settings.health_path
     if path and pool.workers:
         await asyncio.gather(*(check_worker(provider, worker, path, timeout) for worker in pool.workers))
+
+
+async def check_pools(pools: Iterable[tuple[Pool, Provider]], interval: float) -> None:
+    """One round of checks over every pool, each probe bounded by the interval (0.5 to 5 s)."""
+    timeout = max(0.5, min(interval, 5.0))
+    await asyncio.gather(*(check_pool(pool, provider, timeout) for pool, provider in pools))

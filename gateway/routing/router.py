@@ -30,18 +30,15 @@ from typing import Any, TypeVar
 from gateway.context import RequestContext
 from gateway.errors import (
     DeadlineExceeded,
-    GatewayError,
     InvalidRequest,
     ModelNotFound,
-    NoHealthyUpstream,
-    RateLimited,
-    UpstreamFailed,
 )
 from gateway.router_protocol import ModelInfo
 from gateway.routing.balancer import Balancer
 from gateway.routing.catalog import VersionRoute
 from gateway.routing.discovery import Resolver, refresh_all, system_resolver
-from gateway.routing.health import check_pool
+from gateway.routing.final_error import final_error
+from gateway.routing.health import check_pools
 from gateway.routing.link import Link
 from gateway.routing.periodic import spawn
 from gateway.routing.pool import Pool
@@ -49,7 +46,7 @@ from gateway.routing.registry_routes import RegistryRoutes
 from gateway.routing.registry_watch import Loader, RegistryWatcher
 from gateway.routing.relay import first_event, relay
 from gateway.routing.retry import backoff, honoured_retry_after
-from gateway.routing.vllm_metrics import scrape_pool
+from gateway.routing.vllm_metrics import scrape_pools, scraped
 from gateway.routing.worker import DOWN_AFTER_FAILED_CHECKS, Lease, Worker
 from gateway.telemetry.metrics import ERRORS, FALLBACKS, RETRIES
 from gateway.upstreams import extractive, make_provider
@@ -58,7 +55,6 @@ from gateway.upstreams.errors import UpstreamError
 from gateway.upstreams.provider import Provider
 from genai.settings.gateway import GatewaySettings
 from genai.settings.registry import RegistrySettings
-from registry.snapshot import RegistrySnapshot
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +138,7 @@ class Router:
             await self._check_health()
             self._tasks.append(spawn(settings.health_interval, self._check_health, "health", wait_first=True))
             self._health_running = True
-        if any(self._scraped(pool, provider) for pool, provider in self._all_pools()) or self._registry:
+        if any(scraped(pool, provider) for pool, provider in self._all_pools()) or self._registry:
             self._tasks.append(spawn(settings.scrape_interval, self._scrape, "scrape"))
         if self._registry is not None:
             if not self._health_running:
@@ -165,34 +161,17 @@ class Router:
     def watcher(self) -> RegistryWatcher | None:
         return self._registry.watcher if self._registry is not None else None
 
-    def use_snapshot(self, snapshot: RegistrySnapshot) -> None:
-        """Serve the registry's ``snapshot`` from now on (the watcher does this after each changed poll)."""
-        assert self._registry is not None
-        self._registry.use_snapshot(snapshot)
-
     def _all_pools(self) -> list[tuple[Pool, Provider]]:
         pools = [(pool, self.providers[name]) for name, pool in self.pools.items()]
         if self._registry is not None:
             pools += self._registry.endpoint_pools()
         return pools
 
-    @staticmethod
-    def _scraped(pool: Pool, provider: Provider) -> bool:
-        return pool.settings.vllm_metrics and provider.kind == "openai"
-
     async def _check_health(self) -> None:
-        timeout = max(0.5, min(self.settings.health_interval, 5.0))
-        await asyncio.gather(*(check_pool(pool, provider, timeout) for pool, provider in self._all_pools()))
+        await check_pools(self._all_pools(), self.settings.health_interval)
 
     async def _scrape(self) -> None:
-        timeout = max(0.25, min(self.settings.scrape_interval, 2.0))
-        await asyncio.gather(
-            *(
-                scrape_pool(pool, provider, timeout)
-                for pool, provider in self._all_pools()
-                if self._scraped(pool, provider)
-            )
-        )
+        await scrape_pools(self._all_pools(), self.settings.scrape_interval)
 
     # -- what the API layer asks -----------------------------------------------------------------------
 
@@ -348,7 +327,7 @@ class Router:
                 return await self._on_upstream(ctx, body, link, attempt)
             except _NextUpstream as exhausted:
                 failure = exhausted.failure or failure
-        raise self._final_error(ctx, failure)
+        raise final_error(ctx.model, failure)
 
     async def _on_upstream(
         self, ctx: RequestContext, body: dict[str, Any], link: Link, attempt: Attempt[T]
@@ -426,14 +405,3 @@ class Router:
             user = ctx.user or body.get("user")
             return user if isinstance(user, str) and user else None
         return None
-
-    @staticmethod
-    def _final_error(ctx: RequestContext, failure: UpstreamError | None) -> GatewayError:
-        if failure is None:
-            return NoHealthyUpstream(f"no healthy upstream can serve the model {ctx.model!r}")
-        detail = f"{failure.reason}" + (f" (HTTP {failure.status})" if failure.status else "")
-        if failure.reason == "rate_limited":
-            return RateLimited(f"every upstream of {ctx.model!r} is rate limited; try again later")
-        if failure.reason == "timeout":
-            return DeadlineExceeded(f"the upstreams of {ctx.model!r} timed out")
-        return UpstreamFailed(f"every upstream of {ctx.model!r} failed; last error: {detail}")

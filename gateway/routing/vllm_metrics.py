@@ -12,6 +12,7 @@ import asyncio
 import logging
 import math
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -132,3 +133,16 @@ async def scrape_pool(pool: Pool, provider: Provider, timeout: float) -> None:
     workers = pool.workers
     if workers:
         await asyncio.gather(*(scrape_worker(provider, worker, timeout) for worker in workers))
+
+
+def scraped(pool: Pool, provider: Provider) -> bool:
+    """Whether the pool's workers are scraped: OpenAI-compatible ones with ``vllm_metrics`` on."""
+    return pool.settings.vllm_metrics and provider.kind == "openai"
+
+
+async def scrape_pools(pools: Iterable[tuple[Pool, Provider]], interval: float) -> None:
+    """One round of scrapes over the pools that are scraped, each bounded by the interval (0.25 to 2 s)."""
+    timeout = max(0.25, min(interval, 2.0))
+    await asyncio.gather(
+        *(scrape_pool(pool, provider, timeout) for pool, provider in pools if scraped(pool, provider))
+    )
