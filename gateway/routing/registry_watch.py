@@ -21,7 +21,7 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import unquote, urlparse
+from urllib.parse import unquote, urlparse, urlsplit
 
 from gateway.telemetry.metrics import REGISTRY_POLLS_FAILED, REGISTRY_UP
 from registry.snapshot import RegistrySnapshot
@@ -41,6 +41,15 @@ def sqlite_file(tracking_uri: str) -> Path | None:
         return None
     # sqlite:///relative/file and sqlite:////absolute/file (SQLAlchemy's convention): one slash less.
     return Path(path[1:])
+
+
+def shown_uri(tracking_uri: str) -> str:
+    """The URI as logs and /readyz show it: a password in it is masked."""
+    parts = urlsplit(tracking_uri)
+    if not parts.password:
+        return tracking_uri
+    netloc = f"{parts.username}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+    return parts._replace(netloc=netloc).geturl()
 
 
 def mlflow_loader(tracking_uri: str) -> Loader:
@@ -74,6 +83,7 @@ class RegistryWatcher:
         load: Loader | None = None,
     ) -> None:
         self.tracking_uri = tracking_uri
+        self.shown_uri = shown_uri(tracking_uri)
         self.poll_seconds = poll_seconds
         self._on_snapshot = on_snapshot
         self._load = load or mlflow_loader(tracking_uri)
@@ -128,7 +138,7 @@ class RegistryWatcher:
             self._apply(snapshot)
         except Exception:
             # A snapshot the router cannot take is a bug here, not an outage: keep the last one.
-            log.exception("registry: could not apply the snapshot read from %s", self.tracking_uri)
+            log.exception("registry: could not apply the snapshot read from %s", self.shown_uri)
             return
         self._set_state("up", None)
 
@@ -145,16 +155,16 @@ class RegistryWatcher:
             return
         if state == "down":
             kept = "keeping the last snapshot" if self.snapshot is not None else "no snapshot read yet"
-            log.warning("registry at %s unreachable (%s): %s", self.tracking_uri, kept, error)
+            log.warning("registry at %s unreachable (%s): %s", self.shown_uri, kept, error)
         elif state == "up":
             count = len(self.snapshot.models) if self.snapshot else 0
-            log.info("registry at %s read: %d registered models", self.tracking_uri, count)
+            log.info("registry at %s read: %d registered models", self.shown_uri, count)
         else:
             log.info("registry store %s does not exist yet: no registered models", self._file)
 
     def status(self) -> dict[str, object]:
         return {
-            "tracking_uri": self.tracking_uri,
+            "tracking_uri": self.shown_uri,
             "state": self.state,
             "error": self.error,
             "polls": self.polls,

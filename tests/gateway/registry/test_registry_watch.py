@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.routing.registry_watch import sqlite_file
+from gateway.routing.registry_watch import shown_uri, sqlite_file
 from genai.settings.registry import RegistrySettings
 from tests.fixtures.gateway import EchoUpstream
 from tests.gateway.registry.conftest import (
@@ -109,6 +109,11 @@ def test_fault_first_poll_failing_leaves_settings_routes_serving(
 )
 def test_sqlite_file_of_a_tracking_uri(uri: str, path: Path | None) -> None:
     assert sqlite_file(uri) == path
+
+
+def test_a_password_in_the_tracking_uri_is_never_shown() -> None:
+    assert shown_uri("https://ops:s3cret@mlflow.example:8443/x") == "https://ops:***@mlflow.example:8443/x"
+    assert shown_uri("http://127.0.0.1:5000") == "http://127.0.0.1:5000"
 
 
 ABSENT_STORE = """
