@@ -60,9 +60,11 @@ def open_registry() -> ModelRegistry:
     settings = load_settings()
     import mlflow  # noqa: F401  (configures its loggers on import: quiet them after that)
 
-    # MLflow announces at INFO each migration of a new store: not news for someone listing models
-    for noisy in ("mlflow", "alembic"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    # MLflow announces at INFO each migration of a new store, and urllib3 warns of each retry of a dead
+    # tracking server: the one line `fail` prints says it all
+    quieter = {"mlflow": logging.WARNING, "alembic": logging.WARNING, "urllib3": logging.ERROR}
+    for noisy, level in quieter.items():
+        logging.getLogger(noisy).setLevel(level)
     return ModelRegistry.from_settings(settings)
 
 
