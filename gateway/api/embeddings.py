@@ -25,7 +25,7 @@ from starlette.responses import Response
 
 from gateway.api.body import read_body
 from gateway.api.exchange import exchange_of
-from gateway.api.generate import model_context, unknown_model
+from gateway.api.generate import model_context, pin, unknown_model
 from gateway.api.openapi import body_schema
 from gateway.api.pipeline import serve
 from gateway.api.route import DirectRoute
@@ -63,7 +63,7 @@ async def create_embeddings(request: Request) -> Response:
             raise unknown_model(state, parsed.model, "embeddings")
         router = state.router
         ctx = model_context(request, exchange, parsed.model, "embeddings", False, parsed.user)
-        router.pin(ctx)
+        pin(state, exchange, ctx)
         return await serve(request, exchange, ctx, body, lambda call: router.embed(call.ctx, call.body))
     texts = _texts(parsed.input)
     ctx = model_context(request, exchange, parsed.model, "embeddings", False, parsed.user)

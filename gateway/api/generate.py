@@ -13,7 +13,7 @@ from gateway.api.pipeline import serve
 from gateway.api.state import GatewayState, gateway_state
 from gateway.context import Endpoint, RequestContext
 from gateway.echo import clip
-from gateway.errors import ModelNotFound
+from gateway.errors import GatewayError, ModelNotFound
 from gateway.protocol.common import SamplingRequest
 
 
@@ -27,7 +27,7 @@ async def generate(request: Request, model: type[SamplingRequest], endpoint: End
         raise unknown_model(state, parsed.model, endpoint)
     ctx = model_context(request, exchange, parsed.model, endpoint, bool(parsed.stream), parsed.user)
     router = state.router
-    router.pin(ctx)
+    pin(state, exchange, ctx)
     if ctx.stream:
         return await serve(request, exchange, ctx, body, lambda call: router.stream(call.ctx, call.body))
     return await serve(request, exchange, ctx, body, lambda call: router.complete(call.ctx, call.body))
@@ -52,6 +52,16 @@ def model_context(
     )
     exchange.ctx = ctx
     return ctx
+
+
+def pin(state: GatewayState, exchange: Exchange, ctx: RequestContext) -> None:
+    """Settle the version serving the request (``ModelRouter.pin``). A reference the router refuses (an
+    unknown version, say) is not a served name: it must not become a metric label."""
+    try:
+        state.router.pin(ctx)
+    except GatewayError:
+        exchange.served = False
+        raise
 
 
 def unknown_model(state: GatewayState, model: str, endpoint: str) -> ModelNotFound:

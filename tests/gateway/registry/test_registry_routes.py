@@ -197,3 +197,11 @@ def test_api_key_env_is_read_when_the_pool_is_built(
     with start_gateway(gateway_settings(tmp_path, echo_upstream.url), source) as gateway:
         assert gateway.chat("vendor").status_code == 200
         assert echo_upstream.last()["headers"]["authorization"] == "Bearer sk-from-the-environment"
+
+
+def test_refused_references_never_become_metric_labels(gateway: RegistryGateway) -> None:
+    assert gateway.chat("qa/424242").status_code == 404
+    assert gateway.chat("qa/2").status_code == 200
+    metrics = gateway.http.get("/metrics").text
+    assert 'model="qa/424242"' not in metrics
+    assert 'model="qa/2"' in metrics
