@@ -92,10 +92,14 @@ def test_genai_up_serves_the_ingest_deployment_and_runs_it_from_the_api(
     base = f"http://127.0.0.1:{port}/api"
     try:
         wait_for(lambda: healthy(base), 120, "the Prefect server")
-        deployment = wait_for(lambda: api(base, "POST", "/deployments/filter", {}), 60, "served deployments")[
-            0
-        ]
-        assert deployment["name"] == "ingest"
+        expected = {"ingest", "evaluate", "evaluate-nightly", "promote"}
+
+        def all_served() -> dict[str, Any] | None:
+            served = {d["name"]: d for d in api(base, "POST", "/deployments/filter", {})}
+            return served if expected <= set(served) else None
+
+        by_name = wait_for(all_served, 60, f"the served deployments {sorted(expected)}")
+        deployment = by_name["ingest"]
         assert deployment["enforce_parameter_schema"] is True
         form = deployment["parameter_openapi_schema"]["properties"]
         # One row per parameter in the UI, titled in plain language, none of them offering "None".
