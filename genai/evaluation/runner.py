@@ -14,7 +14,7 @@ import asyncio
 import threading
 import time
 from collections.abc import Coroutine, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import httpx
@@ -44,7 +44,6 @@ class RunOptions:
     max_tokens: int = 64
     price: Price | None = None
     send_knowledge_base: bool = True  # send each example's knowledge base (the version retrieves from it)
-    headers: dict[str, str] = field(default_factory=dict)
 
 
 async def run_examples(
@@ -145,9 +144,7 @@ def request_body(example: EvalExample, options: RunOptions) -> dict[str, Any]:
 async def _answer(client: httpx.AsyncClient, example: EvalExample, options: RunOptions) -> ExampleResult:
     started = time.perf_counter()
     try:
-        response = await client.post(
-            "/v1/chat/completions", json=request_body(example, options), headers=options.headers
-        )
+        response = await client.post("/v1/chat/completions", json=request_body(example, options))
         latency_ms = (time.perf_counter() - started) * 1000
         return _parse(example, response, latency_ms, options)
     except httpx.TimeoutException:

@@ -82,6 +82,28 @@ def test_evaluate_logs_each_candidate_and_compares_them(env: EvaluationEnv, pref
     assert {row["candidate"] for row in table_rows} == set(rows)
 
 
+def test_failed_output_checks_are_reported_not_raised(
+    env: EvaluationEnv, prefect_api_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env.register_pair("checked-qa")
+    monkeypatch.setenv("GENAI_REGISTRY__EVALUATION__MAX_P95_LATENCY_MS", "0.001")
+    get_settings.cache_clear()
+    try:
+        report = run_evaluate(env, ["checked-qa"])
+    finally:
+        monkeypatch.delenv("GENAI_REGISTRY__EVALUATION__MAX_P95_LATENCY_MS")
+        get_settings.cache_clear()
+
+    [row] = report["candidates"]
+    assert row["output_check"] == "fail"
+    assert [failure.split(":")[0] for failure in row["output_failures"]] == ["p95_latency_within_bound"]
+    markdown = latest_artifact(prefect_api_url, f"evaluation-{load_eval_set(env.eval_set).short_hash}")[
+        "data"
+    ]
+    assert f"## Output check failures of {row['candidate']}" in markdown
+    assert "| output check | **fail** |" in markdown
+
+
 def test_promotion_moves_the_aliases_when_every_gate_passes(env: EvaluationEnv, prefect_api_url: str) -> None:
     champion, challenger = env.register_pair("promo-qa")
     run_evaluate(env, ["promo-qa@champion", "promo-qa@challenger"])

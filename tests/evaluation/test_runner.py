@@ -113,7 +113,7 @@ def test_fake_upstream_concurrency_is_bounded(
 
     assert all(r.error is None for r in serial + parallel)
     assert serial_s >= 6 * 0.4  # one at a time: never two answers waited for together
-    assert parallel_s < 3 * 0.4, (serial_s, parallel_s)
+    assert parallel_s < serial_s / 2, (serial_s, parallel_s)  # six at once: about one delay in all
     # Latency is per request, not the run's: each one waited about one answer's delay.
     assert all(0.35 * 1000 <= r.latency_ms < 6 * 0.4 * 1000 for r in parallel)
 
