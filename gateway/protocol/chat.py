@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Discriminator, Field, Tag
 
-from gateway.protocol.common import Int64, OpenAIRequest, OpenAIResponse, SamplingRequest, Usage
+from gateway.protocol.common import Citation, Int64, OpenAIRequest, OpenAIResponse, SamplingRequest, Usage
 
 # --- content parts -------------------------------------------------------------------------------------
 
@@ -226,6 +226,11 @@ class ChatCompletion(OpenAIResponse):
     choices: list[ChatChoice]
     usage: Usage | None = None
     system_fingerprint: str | None = None
+    citations: list[Citation] | None = Field(
+        None,
+        description="The chunks retrieved into the prompt (retrieval-augmented models; in a stream, the "
+        "last chunk before [DONE], with no choices).",
+    )
 
 
 class ToolCallDelta(OpenAIResponse):
@@ -259,3 +264,8 @@ class ChatCompletionChunk(OpenAIResponse):
     choices: list[ChunkChoice]
     usage: Usage | None = None
     system_fingerprint: str | None = None
+    citations: list[Citation] | None = Field(
+        None,
+        description="The chunks retrieved into the prompt (retrieval-augmented models; in a stream, the "
+        "last chunk before [DONE], with no choices).",
+    )

@@ -56,6 +56,18 @@ class CompletionTokensDetails(OpenAIResponse):
     reasoning_tokens: int | None = None
 
 
+class Citation(OpenAIResponse):
+    """A retrieved chunk the answer's prompt held (the ``context`` policy): ``index`` is its ``[n]``."""
+
+    index: int
+    doc_id: str
+    source: str
+    title: str
+    chunk_no: int
+    score: float
+    text: str
+
+
 class Usage(OpenAIResponse):
     prompt_tokens: int = 0
     completion_tokens: int = 0
@@ -134,6 +146,12 @@ class SamplingRequest(OpenAIRequest):
     frequency_penalty: float | None = Field(None, ge=-2, le=2)
     logit_bias: LogitBias | None = None
     user: str | None = Field(None, description="The end user, for abuse monitoring and session affinity.")
+    knowledge_base: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$",
+        description="Retrieve context from this knowledge base (overrides a registered version's); the "
+        "answer then carries `citations`. Not an OpenAI field: OpenAI's clients send it in `extra_body`.",
+    )
     stream: bool | None = False
     stream_options: StreamOptions | None = None
 

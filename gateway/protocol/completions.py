@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from gateway.protocol.common import Int64, OpenAIResponse, SamplingRequest, TextsOrTokens, Usage
+from gateway.protocol.common import Citation, Int64, OpenAIResponse, SamplingRequest, TextsOrTokens, Usage
 
 Prompt = TextsOrTokens
 
@@ -39,3 +39,8 @@ class Completion(OpenAIResponse):
     choices: list[CompletionChoice]
     usage: Usage | None = None
     system_fingerprint: str | None = None
+    citations: list[Citation] | None = Field(
+        None,
+        description="The chunks retrieved into the prompt (retrieval-augmented models; in a stream, the "
+        "last chunk before [DONE], with no choices).",
+    )
