@@ -8,13 +8,18 @@ from genai.db.base import Base
 from genai.db.engine import create_configured_engine, dispose_engine, dispose_engines, for_writing, get_engine
 from genai.db.migrate import upgrade_database
 from genai.db.models import ChunkRow, DocumentRow, IngestRunRow, QuarantineRow
+from genai.db.models_access import ApiKeyRow, AuditEntryRow
+from genai.db.models_usage import UsageRow
 
 __all__ = [
+    "ApiKeyRow",
+    "AuditEntryRow",
     "Base",
     "ChunkRow",
     "DocumentRow",
     "IngestRunRow",
     "QuarantineRow",
+    "UsageRow",
     "create_configured_engine",
     "dispose_engine",
     "dispose_engines",

@@ -10,7 +10,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
-from genai.db import models  # noqa: F401 - registers the tables on Base.metadata
+from genai.db import models, models_access, models_usage  # noqa: F401 - registers the tables on Base.metadata
 from genai.db.base import Base
 from genai.db.engine import create_configured_engine
 
