@@ -5,7 +5,8 @@ reserved sections of coming features); ``Settings`` in ``root`` puts them togeth
 re-exported here, so ``from genai.settings import Settings, EmbeddingSettings, GatewaySettings`` works.
 """
 
-from genai.settings.auth import AuthSettings
+from genai.settings.accounting import AccountingSettings, ModelPrice
+from genai.settings.auth import AuthSettings, OidcSettings
 from genai.settings.batch import BatchSettings
 from genai.settings.cache import CacheSettings
 from genai.settings.embedding import EmbeddingSettings
@@ -18,7 +19,7 @@ from genai.settings.gateway import (
     UpstreamSettings,
 )
 from genai.settings.ingestion import PIPELINE_SCHEMA, ChunkingSettings, IngestSettings
-from genai.settings.limits import LimitsSettings
+from genai.settings.limits import LimitsSettings, TierLimits
 from genai.settings.orchestration import PrefectSettings
 from genai.settings.placeholder import PlaceholderSection
 from genai.settings.registry import EvaluationSettings, GateSettings, RegistrySettings
@@ -26,9 +27,11 @@ from genai.settings.reports import ReportsSettings
 from genai.settings.root import Settings, get_settings
 from genai.settings.section import SettingsSection
 from genai.settings.stores import DocumentStoreSettings, QdrantSettings
+from genai.settings.tenants import TenantSettings
 
 __all__ = [
     "PIPELINE_SCHEMA",
+    "AccountingSettings",
     "AuthSettings",
     "BatchSettings",
     "BreakerSettings",
@@ -41,7 +44,9 @@ __all__ = [
     "GatewaySettings",
     "IngestSettings",
     "LimitsSettings",
+    "ModelPrice",
     "ModelRoute",
+    "OidcSettings",
     "PlaceholderSection",
     "PrefectSettings",
     "QdrantSettings",
@@ -51,6 +56,8 @@ __all__ = [
     "RouteTarget",
     "Settings",
     "SettingsSection",
+    "TenantSettings",
+    "TierLimits",
     "UpstreamSettings",
     "get_settings",
 ]

@@ -24,6 +24,7 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
+from genai.settings.accounting import AccountingSettings
 from genai.settings.auth import AuthSettings
 from genai.settings.batch import BatchSettings
 from genai.settings.cache import CacheSettings
@@ -35,6 +36,7 @@ from genai.settings.orchestration import PrefectSettings
 from genai.settings.registry import RegistrySettings
 from genai.settings.reports import ReportsSettings
 from genai.settings.stores import DocumentStoreSettings, QdrantSettings
+from genai.settings.tenants import TenantSettings
 
 
 def _yaml_file() -> Path | None:
@@ -67,10 +69,13 @@ class Settings(BaseSettings):
     prefect: PrefectSettings = Field(default_factory=PrefectSettings)
     # online path
     gateway: GatewaySettings = Field(default_factory=GatewaySettings)
-    # reserved for coming features: no fields yet, and any value given is refused
-    registry: RegistrySettings = Field(default_factory=RegistrySettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
     limits: LimitsSettings = Field(default_factory=LimitsSettings)
+    tenants: dict[str, TenantSettings] = Field(default_factory=dict)
+    accounting: AccountingSettings = Field(default_factory=AccountingSettings)
+    # models: the MLflow registry, evaluation and promotion gates
+    registry: RegistrySettings = Field(default_factory=RegistrySettings)
+    # reserved for coming features: no fields yet, and any value given is refused
     cache: CacheSettings = Field(default_factory=CacheSettings)
     reports: ReportsSettings = Field(default_factory=ReportsSettings)
     batch: BatchSettings = Field(default_factory=BatchSettings)

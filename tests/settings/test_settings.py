@@ -22,8 +22,11 @@ SECTION_FIELDS: list[tuple[str, str, str, Any]] = [
     ("prefect", "port", "4300", 4300),
     ("gateway", "port", "8100", 8100),
     ("registry", "poll_seconds", "5", 5.0),
+    ("auth", "key_cache_seconds", "7", 7.0),
+    ("limits", "budget_period", "day", "day"),
+    ("accounting", "batch_size", "50", 50),
 ]
-RESERVED_SECTIONS = ["auth", "limits", "cache", "reports", "batch"]
+RESERVED_SECTIONS = ["cache", "reports", "batch"]
 TOP_LEVEL_FIELDS = [
     ("database_url", "postgresql+psycopg://app@db:5432/genai"),
     ("redis_url", "redis://cache:6379/0"),
