@@ -123,7 +123,10 @@ def run_candidate(
 
     evaluation = settings.registry.evaluation
     spec = candidate.entry.spec
-    wait_until_served(gateway_url, candidate.pinned, timeout=max(10.0, settings.registry.poll_seconds * 5))
+    key = client_key(settings)
+    wait_until_served(
+        gateway_url, candidate.pinned, timeout=max(10.0, settings.registry.poll_seconds * 5), api_key=key
+    )
     answered = run_examples_sync(
         gateway_url,
         candidate.pinned,
@@ -133,6 +136,7 @@ def run_candidate(
         max_tokens=max_tokens,
         price=spec.price,
         send_knowledge_base=spec.retrieval is not None,
+        api_key=key,
     )
     scored = [
         score_example(
@@ -151,6 +155,21 @@ def run_candidate(
     ]
     scored = fill_similarity(scored, embedding=settings.embedding)
     return CandidateRun(candidate, scored, summarize(scored, evaluation.k))
+
+
+def client_key(settings: Settings) -> str | None:
+    """The key the platform's own clients present to the gateway (``auth.client_key``, else the file
+    ``auth.client_key_file``, default ``home/gateway-client.key``); None with authentication off or no key."""
+    auth = settings.auth
+    if not auth.enabled:
+        return None
+    if auth.client_key is not None:
+        return auth.client_key.get_secret_value()
+    path = auth.client_key_file or settings.home / "gateway-client.key"
+    try:
+        return path.read_text(encoding="utf-8").strip() or None
+    except OSError:
+        return None
 
 
 @task(name="check-outputs", cache_policy=NO_CACHE)

@@ -56,8 +56,11 @@ async def run_examples(
     max_tokens: int = 64,
     price: Price | None = None,
     send_knowledge_base: bool = True,
+    api_key: str | None = None,
 ) -> list[ExampleResult]:
-    """Every example's answer from ``model_ref`` through the gateway at ``gateway_url``, in input order."""
+    """Every example's answer from ``model_ref`` through the gateway at ``gateway_url``, in input order.
+
+    ``api_key`` is sent as ``Authorization: Bearer`` (a gateway with authentication on needs one)."""
     options = RunOptions(
         gateway_url.rstrip("/"),
         model_ref,
@@ -69,7 +72,9 @@ async def run_examples(
     )
     gate = asyncio.Semaphore(options.concurrency)
     limits = httpx.Limits(max_connections=options.concurrency, max_keepalive_connections=options.concurrency)
-    async with httpx.AsyncClient(base_url=options.gateway_url, limits=limits, timeout=timeout) as client:
+    async with httpx.AsyncClient(
+        base_url=options.gateway_url, limits=limits, timeout=timeout, headers=auth_headers(api_key)
+    ) as client:
 
         async def one(example: EvalExample) -> ExampleResult:
             async with gate:
@@ -108,14 +113,22 @@ def run_coroutine(coroutine: Coroutine[Any, Any, _T]) -> _T:
     return value
 
 
-def wait_until_served(gateway_url: str, model_ref: str, timeout: float = 10.0) -> None:
+def auth_headers(api_key: str | None) -> dict[str, str]:
+    return {"authorization": f"Bearer {api_key}"} if api_key else {}
+
+
+def wait_until_served(
+    gateway_url: str, model_ref: str, timeout: float = 10.0, api_key: str | None = None
+) -> None:
     """Wait until the gateway knows ``model_ref``: a version registered a moment ago reaches a running
     gateway at its next registry poll, and evaluating before that would score a 404 for every example.
     Returns at the first answer that is not a 404 (errors other than "unknown model" are the run's to
     record); after ``timeout`` the run goes ahead and records what the gateway says."""
     body = {"model": model_ref, "messages": [{"role": "user", "content": "ping"}], "max_tokens": 1}
     deadline = time.monotonic() + timeout
-    with httpx.Client(base_url=gateway_url.rstrip("/"), timeout=timeout) as client:
+    with httpx.Client(
+        base_url=gateway_url.rstrip("/"), timeout=timeout, headers=auth_headers(api_key)
+    ) as client:
         while True:
             try:
                 if client.post("/v1/chat/completions", json=body).status_code != 404:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -131,3 +132,39 @@ def test_fault_gateway_not_listening_is_an_error_per_example() -> None:
     results = echo_run("http://127.0.0.1:9", examples(2), timeout=2)
     assert len(results) == 2
     assert all(r.error is not None and "ConnectError" in r.error for r in results)
+
+
+def test_fake_gateway_receives_the_client_key() -> None:
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    seen: list[str | None] = []
+
+    async def chat(request: Request) -> JSONResponse:
+        seen.append(request.headers.get("authorization"))
+        answer = {
+            "choices": [{"message": {"content": "ok"}}],
+            "usage": {"prompt_tokens": 1, "completion_tokens": 1},
+        }
+        return JSONResponse(answer)
+
+    app = Starlette(routes=[Route("/v1/chat/completions", chat, methods=["POST"])])
+    with ServerThread(app) as fake:
+        wait_until_served(fake.url, "qa/1", api_key="gk_test")
+        results = run_examples_sync(fake.url, "qa/1", examples(2), api_key="gk_test")
+        run_examples_sync(fake.url, "qa/1", examples(1))
+    assert [r.answer for r in results] == ["ok", "ok"]
+    assert seen == ["Bearer gk_test"] * 3 + [None]
+
+
+def test_client_key_comes_from_the_settings_or_its_file(tmp_path: Path) -> None:
+    from genai.settings import Settings
+    from tasks.evaluate import client_key
+
+    assert client_key(Settings(home=tmp_path, auth={"enabled": False, "client_key": "gk_x"})) is None
+    assert client_key(Settings(home=tmp_path, auth={"enabled": True})) is None  # no key anywhere
+    (tmp_path / "gateway-client.key").write_text("gk_from_file\n")
+    assert client_key(Settings(home=tmp_path, auth={"enabled": True})) == "gk_from_file"
+    assert client_key(Settings(home=tmp_path, auth={"enabled": True, "client_key": "gk_x"})) == "gk_x"
