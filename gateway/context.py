@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
+    from gateway.principal import Principal
     from genai.ingest.records import ScoredChunk
     from registry.snapshot import VersionEntry
 
@@ -26,6 +27,7 @@ class RequestContext:
     user: str | None = None
     affinity_key: str | None = None
     started: float = field(default_factory=time.monotonic)
+    principal: Principal | None = None  # who asked (the authentication policy's finding)
     # Set when the router pins the request's model (``ModelRouter.pin``), before the policy chain runs:
     version: VersionEntry | None = None  # the registered version serving it; None for a settings route
     model_version: str | None = None  # "NAME/N" of that version (header, usage record, logs)

@@ -17,6 +17,7 @@ from typing import Any
 
 from gateway.context import RequestContext
 from gateway.policies.usage import UsageRecord
+from gateway.principal import Principal
 
 SCOPE_KEY = "genai.exchange"
 
@@ -31,6 +32,7 @@ class Exchange:
     model: str | None = None  # as the client sent it (logs only)
     served: bool = False  # whether the gateway serves ``model``: only such names become metric labels
     ctx: RequestContext | None = None
+    principal: Principal | None = None  # set by the authentication policy (None: it never ran)
     status: int = 0
     error_type: str | None = None
     error_message: str | None = None
@@ -63,12 +65,21 @@ def usage_record(exchange: Exchange) -> UsageRecord:
         error_type=exchange.error_type,
         error_message=exchange.error_message,
     )
+    principal = exchange.principal
+    if principal is not None:
+        record.tenant, record.key_prefix, record.subject = (
+            principal.tenant,
+            principal.key_prefix,
+            principal.subject,
+        )
     ctx = exchange.ctx
     if ctx is not None:  # the request reached a model: what served it, and what it used
         usage = ctx.usage or {}
         record.served = exchange.served
         record.served_model = ctx.served_model
         record.model_version = ctx.model_version
+        if ctx.version is not None:
+            record.price = ctx.version.spec.price
         record.upstream, record.worker, record.stream = ctx.upstream, ctx.worker, ctx.stream
         record.prompt_tokens = usage.get("prompt_tokens")
         record.completion_tokens = usage.get("completion_tokens")

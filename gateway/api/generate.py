@@ -49,6 +49,7 @@ def model_context(
         user=user,
         affinity_key=_affinity_key(state, request, user),
         started=exchange.started,
+        principal=exchange.principal,
     )
     exchange.ctx = ctx
     return ctx

@@ -38,11 +38,12 @@ async def serve(
     answer = await unless_client_leaves(request, chain.run(call, upstream))
     if answer is None:
         return client_left(exchange)
-    # A registered version says which one answered.
-    version = None if ctx.model_version is None else {MODEL_VERSION_HEADER: ctx.model_version}
+    headers = call.response_headers
+    if ctx.model_version is not None:  # a registered version says which one answered
+        headers = {**(headers or {}), MODEL_VERSION_HEADER: ctx.model_version}
     if isinstance(answer, dict):
-        return json_response(answer, headers=version)
-    headers = SSE_HEADERS if version is None else {**SSE_HEADERS, **version}
+        return json_response(answer, headers=headers)
+    headers = SSE_HEADERS if headers is None else {**SSE_HEADERS, **headers}
     return EventStreamResponse(chain.events(call, relay(answer, exchange, ctx)), headers=headers)
 
 

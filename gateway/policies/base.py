@@ -32,12 +32,15 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import anyio
 
 from gateway.context import Endpoint, RequestContext
 from gateway.policies.usage import UsageRecord
+
+if TYPE_CHECKING:
+    from genai.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +55,14 @@ class Call:
     ctx: RequestContext
     body: dict[str, Any]  # the client's OpenAI-format body, as the upstream will receive it
     notes: dict[str, Any] = field(default_factory=dict)  # per-request state a policy keeps between hooks
+    # Headers a policy adds to the answer (rate-limit counters, cache status), JSON and streams alike:
+    response_headers: dict[str, str] | None = None
+
+    def add_headers(self, headers: dict[str, str]) -> None:
+        if self.response_headers is None:
+            self.response_headers = dict(headers)
+        else:
+            self.response_headers.update(headers)
 
     @property
     def request_id(self) -> str:
@@ -75,6 +86,12 @@ class Policy:
     docstring); ``name`` is how ``gateway.policies`` in the settings refers to the policy."""
 
     name: ClassVar[str] = ""
+
+    @classmethod
+    def from_settings(cls, settings: Settings | None) -> Policy:
+        """The policy for the platform's ``settings`` (None: the process settings or the defaults);
+        a policy with settings of its own overrides this."""
+        return cls()
 
     async def before(self, call: Call) -> Answer | None:
         return None

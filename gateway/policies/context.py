@@ -60,6 +60,10 @@ class ContextPolicy(Policy):
 
     name: ClassVar[str] = "context"
 
+    @classmethod
+    def from_settings(cls, settings: Settings | None) -> ContextPolicy:
+        return cls(settings)
+
     def __init__(self, settings: Settings | None = None) -> None:
         if settings is None:
             from genai.settings import get_settings
@@ -67,10 +71,6 @@ class ContextPolicy(Policy):
             settings = get_settings()
         self.settings = settings
         self.knowledge = KnowledgeBases(settings)
-
-    @classmethod
-    def from_settings(cls, settings: Settings | None) -> ContextPolicy:
-        return cls(settings)
 
     def applies(self, call: Call) -> bool:
         return _NOTE in call.notes

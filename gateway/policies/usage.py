@@ -27,6 +27,11 @@ class UsageRecord:
     endpoint: str | None = None  # "chat", "completions", "embeddings"; None for the operational ones
     model: str | None = None  # the name the client asked for
     model_version: str | None = None  # "NAME/N", the registered version that served it
+    tenant: str | None = None  # who asked (``gateway.principal``); None when authentication never ran
+    key_prefix: str | None = None
+    subject: str | None = None
+    price: Price | None = None  # the registered version's price entry; settings prices cover the rest
+    cache_hit: bool = False  # answered from the gateway's cache
     served: bool = False  # whether the gateway serves ``model`` (only such names become metric labels)
     served_model: str | None = None  # the name the upstream that answered knows the model by
     upstream: str | None = None  # the upstream that served the last attempt
@@ -59,6 +64,15 @@ class UsageRecord:
         if self.cached_tokens is not None:
             counts["cached_tokens"] = self.cached_tokens
         return counts
+
+
+class Price(Protocol):
+    """A price entry (``registry.spec.PriceEntry`` is one): what a request's tokens cost."""
+
+    @property
+    def table_version(self) -> str: ...
+
+    def cost(self, prompt_tokens: int, completion_tokens: int) -> float: ...
 
 
 class UsageSink(Protocol):

@@ -17,7 +17,7 @@ import pytest
 from pydantic import ValidationError
 
 from gateway.context import RequestContext
-from gateway.policies import POLICIES, Call, PolicyChain, build_chain
+from gateway.policies import POLICIES, Call, PolicyChain, build_chain, policy_class
 from gateway.policies.access_log import AccessLogPolicy
 from gateway.policies.metrics import MetricsPolicy
 from genai.settings.gateway import GatewaySettings, PolicyName
@@ -54,7 +54,7 @@ def test_settings_order_the_chain_and_refuse_unknown_or_repeated_names() -> None
         GatewaySettings.model_validate({"policies": ["metrics", "metrics"]})
     # Every name the settings accept builds a policy of that name.
     assert set(POLICIES) == set(get_args(PolicyName))
-    assert all(POLICIES[name].name == name for name in POLICIES)
+    assert all(policy_class(name).name == name for name in POLICIES)
 
 
 @pytest.mark.anyio
