@@ -44,7 +44,7 @@ UPSTREAM_LATENCY = Histogram(
 )
 TOKENS = Counter(
     "genai_gateway_tokens",
-    "Tokens reported by upstreams, by model and kind (prompt / completion).",
+    "Tokens reported by upstreams, by model and kind (prompt / completion / cached).",
     ["model", "kind"],
     registry=REGISTRY,
 )
@@ -87,5 +87,23 @@ REGISTRY_UP = Gauge(
 REGISTRY_POLLS_FAILED = Counter(
     "genai_gateway_registry_polls_failed",
     "Polls of the model registry that failed (the routes of the last snapshot stayed in place).",
+    registry=REGISTRY,
+)
+COST_USD = Counter(
+    "genai_gateway_cost_usd",
+    "What requests cost in USD by the price table, by served model (unpriced requests add nothing).",
+    ["model"],
+    registry=REGISTRY,
+)
+LEDGER_BACKLOG = Gauge(
+    "genai_gateway_ledger_backlog_rows",
+    "Rows not yet in the database, by log (ledger, audit): queued in memory plus spooled on disk.",
+    ["log"],
+    registry=REGISTRY,
+)
+LEDGER_WRITE_FAILURES = Counter(
+    "genai_gateway_ledger_write_failures",
+    "Batch writes the database refused (the batch went to the disk spool), by log (ledger, audit).",
+    ["log"],
     registry=REGISTRY,
 )
