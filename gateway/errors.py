@@ -40,9 +40,28 @@ class InvalidRequest(GatewayError):
 
 
 class AuthenticationFailed(GatewayError):
+    """401: a missing, malformed, unknown, revoked or expired credential (``headers`` carries the
+    ``WWW-Authenticate`` challenge)."""
+
     status = 401
     type = "authentication_error"
     code = "invalid_api_key"
+
+
+class PermissionDenied(GatewayError):
+    """403: a valid credential that may not do this (a model the key is not allowed to use)."""
+
+    status = 403
+    type = "permission_error"
+    code = "model_not_allowed"
+
+
+class AuthUnavailable(GatewayError):
+    """503: a credential could not be checked (the key database or the OIDC issuer did not answer)."""
+
+    status = 503
+    type = "server_error"
+    code = "auth_unavailable"
 
 
 class ModelNotFound(GatewayError):

@@ -6,6 +6,9 @@ response start):
 
 * the request id: the client's ``X-Request-Id`` when it sent a sane one, else a new one; echoed back on
   the response and handed to the router, which sends it upstream;
+* authentication: the policy chain's ``authenticate`` hook (the ``auth`` policy) names the request's
+  principal from its headers before the app runs, so a request without a valid credential is answered
+  401 (with its ``WWW-Authenticate`` challenge) before a byte of its body is read;
 * the body size limit: a declared ``Content-Length`` over the limit is answered 413 before a byte of the
   body is read, and a chunked body is counted as it arrives;
 * the last line of defence: an exception nothing else handled becomes OpenAI's 500 body, never a
@@ -24,8 +27,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.api.exchange import SCOPE_KEY, Exchange, usage_record
 from gateway.api.responses import error_body
-from gateway.errors import BodyTooLarge
+from gateway.errors import BodyTooLarge, GatewayError
 from gateway.policies import PolicyChain
+from gateway.principal import ANONYMOUS
 
 logger = logging.getLogger(__name__)
 
@@ -78,6 +82,14 @@ class GatewayMiddleware:
             await send(message)
 
         try:
+            if self.chain.authenticates:
+                try:
+                    exchange.principal = await self.chain.authenticate(scope["headers"], scope["path"])
+                except GatewayError as error:
+                    await self._refuse(exchange, error, send_with_id)
+                    return
+            else:
+                exchange.principal = ANONYMOUS
             if length is not None and length > self.max_body_bytes:
                 await self._too_large(exchange, send_with_id)
                 return
@@ -111,6 +123,15 @@ class GatewayMiddleware:
         # The unread body is still on the connection: closing it is the only way to be rid of it.
         await _send_json(
             send, error.status, error_body(error.message, error.type, error.code), [(b"connection", b"close")]
+        )
+
+    async def _refuse(self, exchange: Exchange, error: GatewayError, send: Send) -> None:
+        exchange.fail(error.code or error.type, error.message)
+        headers = [
+            (name.encode("latin-1"), value.encode("latin-1")) for name, value in (error.headers or {}).items()
+        ]
+        await _send_json(
+            send, error.status, error_body(error.message, error.type, error.code, error.param), headers
         )
 
     async def _unhandled(self, exchange: Exchange, error: Exception, send: Send) -> None:

@@ -1,6 +1,6 @@
 """GET /v1/models and GET /v1/models/{model}: the registered models that have a champion (with its
 ``version``, ``kind`` and every alias set: ``aliases`` {alias: version}), the routed models and the
-embedding models."""
+embedding models; a credential restricted to some models sees only those (403 for another's details)."""
 
 from __future__ import annotations
 
@@ -15,10 +15,20 @@ from gateway.api.generate import unknown_model
 from gateway.api.responses import json_response
 from gateway.api.route import DirectRoute
 from gateway.api.state import GatewayState, gateway_state
+from gateway.echo import clip
+from gateway.errors import PermissionDenied
 from gateway.protocol.common import error_responses
 from gateway.protocol.models import Model, ModelList
 
 router = APIRouter(tags=["models"], route_class=DirectRoute)
+
+
+def _allowed(request: Request, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The entries the caller's credential may use (all of them for an unrestricted one)."""
+    principal = exchange_of(request.scope).principal
+    if principal is None or principal.models is None:
+        return entries
+    return [entry for entry in entries if principal.may_use(entry["id"])]
 
 
 def _listing(state: GatewayState) -> list[dict[str, Any]]:
@@ -52,7 +62,7 @@ def _listing(state: GatewayState) -> list[dict[str, Any]]:
 )
 async def list_models(request: Request) -> Response:
     exchange_of(request.scope).endpoint = "models"
-    return json_response({"object": "list", "data": _listing(gateway_state(request))})
+    return json_response({"object": "list", "data": _allowed(request, _listing(gateway_state(request)))})
 
 
 @router.get(
@@ -66,5 +76,9 @@ async def retrieve_model(request: Request, model: str) -> Response:
     state = gateway_state(request)
     for entry in _listing(state):
         if entry["id"] == model:
+            if not _allowed(request, [entry]):
+                raise PermissionDenied(
+                    f"This credential may not use the model '{clip(model)}'.", param="model"
+                )
             return json_response(entry)
     raise unknown_model(state, model, "models")

@@ -17,6 +17,12 @@ A ``Policy`` may act at five points of a request, each an optional method:
 * ``record(record)``: the request's ``UsageRecord`` once its answer went out (metrics, access log,
   ledger): the policy is then also a ``UsageSink``.
 
+One more hook runs earlier, outside the chain's per-call path: ``authenticate(headers, path)``, called by
+the middleware for every HTTP request before its body is read, with the raw ASGI headers. It returns the
+caller's ``Principal``, None when it has nothing to say about ``path`` (a health probe), or raises a
+``GatewayError`` (401) that ends the request there. The first principal a policy returns is the request's;
+with no policy saying one, the request is ``ANONYMOUS``.
+
 A policy with stream hooks that concern only some requests says which in ``applies(call)`` (asked once
 per stream, after the ``before`` hooks ran): a stream no hook applies to is handed on untouched. ``close()``
 releases what a policy holds (the app's shutdown awaits it).
@@ -38,6 +44,7 @@ import anyio
 
 from gateway.context import Endpoint, RequestContext
 from gateway.policies.usage import UsageRecord
+from gateway.principal import ANONYMOUS, Principal
 
 if TYPE_CHECKING:
     from genai.settings import Settings
@@ -93,6 +100,10 @@ class Policy:
         a policy with settings of its own overrides this."""
         return cls()
 
+    async def authenticate(self, headers: Sequence[tuple[bytes, bytes]], path: str) -> Principal | None:
+        """Who sends a request with ``headers`` to ``path``; None: this policy does not say."""
+        return None
+
     async def before(self, call: Call) -> Answer | None:
         return None
 
@@ -125,6 +136,7 @@ class PolicyChain:
 
     def __init__(self, policies: Sequence[Policy]) -> None:
         self.policies = tuple(policies)
+        self._authenticate = tuple(p for p in self.policies if _implements(p, "authenticate"))
         self._before = tuple(p for p in self.policies if _implements(p, "before"))
         self._after = tuple(p for p in self.policies if _implements(p, "after"))
         self._chunk = tuple(p for p in self.policies if _implements(p, "on_chunk"))
@@ -134,6 +146,20 @@ class PolicyChain:
     @property
     def names(self) -> list[str]:
         return [policy.name for policy in self.policies]
+
+    @property
+    def authenticates(self) -> bool:
+        """Whether some policy has an ``authenticate`` hook (else every request is ``ANONYMOUS``)."""
+        return bool(self._authenticate)
+
+    async def authenticate(self, headers: Sequence[tuple[bytes, bytes]], path: str) -> Principal:
+        """The request's principal: the first one an ``authenticate`` hook returns, else ``ANONYMOUS``;
+        a hook's ``GatewayError`` (401) propagates to the middleware, which answers it."""
+        for policy in self._authenticate:
+            principal = await policy.authenticate(headers, path)
+            if principal is not None:
+                return principal
+        return ANONYMOUS
 
     async def run(self, call: Call, upstream: Upstream) -> Answer:
         """The answer to ``call``: from a ``before`` hook, else from ``upstream(call)``; a complete answer
