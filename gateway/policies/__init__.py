@@ -22,6 +22,7 @@ POLICIES: dict[str, str] = {
     "context": "gateway.policies.context:ContextPolicy",
     "metrics": "gateway.policies.metrics:MetricsPolicy",
     "access_log": "gateway.policies.access_log:AccessLogPolicy",
+    "auth": "gateway.policies.auth:AuthPolicy",
 }
 
 
