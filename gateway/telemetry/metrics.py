@@ -107,3 +107,21 @@ LEDGER_WRITE_FAILURES = Counter(
     ["log"],
     registry=REGISTRY,
 )
+LIMIT_REJECTIONS = Counter(
+    "genai_gateway_limit_rejections",
+    "Requests refused by the limits policy (429), by reason (requests, tokens, budget) and scope (key, "
+    "tenant).",
+    ["reason", "scope"],
+    registry=REGISTRY,
+)
+LIMITS_REDIS_UP = Gauge(
+    "genai_gateway_limits_redis_up",
+    "1 while the rate limits and budgets are counted in the shared Redis, 0 while Redis is unreachable "
+    "and each replica counts in process (absent without a Redis).",
+    registry=REGISTRY,
+)
+LIMITS_IN_PROCESS = Counter(
+    "genai_gateway_limits_in_process_decisions",
+    "Requests whose limits were checked in this process because the configured Redis was unreachable.",
+    registry=REGISTRY,
+)
