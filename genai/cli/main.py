@@ -10,6 +10,7 @@ from genai.cli import (
     eval_cmd,
     gateway_cmd,
     ingest_cmd,
+    keys_cmd,
     models_cmd,
     quarantine_cmd,
     search_cmd,
@@ -34,6 +35,7 @@ app.add_typer(quarantine_cmd.app, name="quarantine")
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(models_cmd.app, name="models")
 app.add_typer(eval_cmd.app, name="eval")
+app.add_typer(keys_cmd.app, name="keys")
 
 
 def main() -> None:
