@@ -1,7 +1,8 @@
 """`genai up`: run the platform on this machine: the Prefect server with its UI, the platform's
 deployments served so data teams can launch flows from the UI's parameter forms, the MLflow UI over the
 model registry and the evaluation runs, and the OpenAI-compatible gateway (a child process running
-`genai gateway`, so its event loop never competes with Prefect's)."""
+`genai gateway`, so its event loop never competes with Prefect's). With the gateway's authentication on,
+the first run creates an API key for the platform's own clients and prints it once."""
 
 from __future__ import annotations
 
@@ -43,6 +44,7 @@ def up(
     children: list[subprocess.Popen[bytes]] = []
     try:  # whatever stops this command (Ctrl-C, a service that fails to start) stops what it started
         if gateway:
+            _first_client_key(settings)
             children.append(_start_gateway(settings))
         if mlflow:
             children.append(_start_mlflow(settings))
@@ -80,6 +82,27 @@ def _other_shell_hint(api_url: str) -> str:
         f"  export PREFECT_API_URL={api_url}\n"
         "  prefect deployment run ingest/ingest -p source=/path/to/documents -p knowledge_base=handbook\n"
         "(`genai ingest` finds this server by itself.)"
+    )
+
+
+def _first_client_key(settings: Settings) -> None:
+    """With authentication on and no client key yet, create one (tenant ``default``), write it where the
+    platform's own clients read it, and print it once."""
+    from genai.accesskeys import ensure_client_key
+    from genai.cli.keys_cmd import key_errors
+
+    with key_errors():
+        created = ensure_client_key(settings)
+    if created is None:
+        return
+    from genai.accesskeys import client_key_path
+
+    path = client_key_path(settings)
+    typer.echo(
+        f"created a first gateway API key (tenant default) and wrote it to {path} (mode 0600):\n"
+        f"  {created.key}\n"
+        "It is shown only this once. Clients send it as 'Authorization: Bearer <key>' (OpenAI clients: "
+        "api_key=<key>); the platform's own flows read the file. More keys: genai keys create --tenant T"
     )
 
 
