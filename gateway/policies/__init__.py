@@ -23,6 +23,8 @@ POLICIES: dict[str, str] = {
     "metrics": "gateway.policies.metrics:MetricsPolicy",
     "access_log": "gateway.policies.access_log:AccessLogPolicy",
     "auth": "gateway.policies.auth:AuthPolicy",
+    "ledger": "gateway.policies.ledger:LedgerPolicy",
+    "audit": "gateway.policies.audit:AuditPolicy",
 }
 
 
