@@ -19,6 +19,7 @@ from gateway.api.errors import install_error_handlers
 from gateway.api.middleware import GatewayMiddleware
 from gateway.api.openapi import add_component_schemas
 from gateway.api.state import GatewayState
+from gateway.auth.openapi import document_security
 from gateway.embeddings import EmbeddingService
 from gateway.gc_tuning import tune_for_serving
 from gateway.policies import PolicyChain, build_chain
@@ -61,6 +62,8 @@ class GatewayApp(FastAPI):
                     (Completion, "serialization"),
                 ],
             )
+            if self.state.gateway.chain.authenticates:  # the document asks for what this gateway asks for
+                document_security(document)
         assert self.openapi_schema is not None
         return self.openapi_schema
 

@@ -10,7 +10,8 @@ unknown, revoked or expired one is a 401 with a ``WWW-Authenticate`` challenge.
 ``before`` refuses (403) a model the credential may not use, once the model is known: a key restricted to
 ``qa`` may use ``qa``, ``qa@challenger`` and ``qa/3``. ``/v1/models`` lists only the allowed models.
 
-With ``auth.enabled`` false every request is the ``anonymous`` principal and nothing is checked.
+With ``auth.enabled`` false the policy is ``OpenAccess``: every request is the ``anonymous`` principal
+and nothing is checked.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from gateway.auth.keys import KeyStore
 from gateway.auth.oidc import OidcValidator
 from gateway.errors import PermissionDenied
 from gateway.policies.base import Answer, Call, Policy
-from gateway.principal import ANONYMOUS, Principal
+from gateway.principal import Principal
 
 if TYPE_CHECKING:
     from genai.settings import Settings
@@ -41,28 +42,29 @@ class AuthPolicy(Policy):
         keys: KeyStore | None,
         oidc: OidcValidator | None,
         *,
-        enabled: bool = True,
         protect_metrics: bool = False,
     ) -> None:
         self.keys = keys
         self.oidc = oidc
-        self.enabled = enabled
         self.protect_metrics = protect_metrics
 
     @classmethod
-    def from_settings(cls, settings: Settings | None) -> AuthPolicy:
+    def from_settings(cls, settings: Settings | None) -> Policy:
+        """The policy of ``settings.auth``; with authentication off, ``OpenAccess`` (no hook at all)."""
         if settings is None:
             from genai.settings import get_settings
 
             settings = get_settings()
         auth = settings.auth
+        if not auth.enabled:
+            return OpenAccess()
         keys = KeyStore.from_settings(settings) if auth.api_keys else None
         oidc = (
             OidcValidator(auth.oidc, settings.tenants, settings.limits.tiers)
             if auth.oidc is not None
             else None
         )
-        return cls(keys, oidc, enabled=auth.enabled, protect_metrics=auth.protect_metrics)
+        return cls(keys, oidc, protect_metrics=auth.protect_metrics)
 
     def protects(self, path: str) -> bool:
         """Whether ``path`` needs a credential."""
@@ -71,8 +73,6 @@ class AuthPolicy(Policy):
         return self.protect_metrics and path == "/metrics"
 
     async def authenticate(self, headers: Sequence[tuple[bytes, bytes]], path: str) -> Principal | None:
-        if not self.enabled:
-            return ANONYMOUS
         if not self.protects(path):
             return None
         credential = credentials.presented(headers)
@@ -105,6 +105,13 @@ class AuthPolicy(Policy):
     async def close(self) -> None:
         if self.oidc is not None:
             await self.oidc.close()
+
+
+class OpenAccess(Policy):
+    """``auth`` with ``auth.enabled`` false: no hook at all, so the chain does not authenticate and every
+    request is ``ANONYMOUS`` at no cost (and the OpenAPI document asks for no credential)."""
+
+    name = "auth"
 
 
 def may_use(principal: Principal, model: str, registered_name: str | None = None) -> bool:
