@@ -11,6 +11,9 @@ from cryptography.fernet import Fernet
 
 from genai.settings import Settings
 from tests.fixtures.gateway import CHAT_MODEL, ServerThread
+from tests.gateway.accounting.private_postgres import private_postgres
+
+__all__ = ["private_postgres"]  # the fixture, for this package's tests
 
 CONTENT_KEY = Fernet.generate_key().decode()
 PRICES = {CHAT_MODEL: {"input_per_1m": 2.0, "output_per_1m": 8.0}}
