@@ -23,6 +23,7 @@ POLICIES: dict[str, str] = {
     "metrics": "gateway.policies.metrics:MetricsPolicy",
     "access_log": "gateway.policies.access_log:AccessLogPolicy",
     "auth": "gateway.policies.auth:AuthPolicy",
+    "limits": "gateway.policies.limits:LimitsPolicy",
     "ledger": "gateway.policies.ledger:LedgerPolicy",
     "audit": "gateway.policies.audit:AuditPolicy",
 }

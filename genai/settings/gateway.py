@@ -93,7 +93,7 @@ class ModelRoute(SettingsSection):
 
 
 # The request policies the gateway knows (gateway/policies/, one module each), by the name a setting uses.
-PolicyName = Literal["context", "metrics", "access_log", "auth", "ledger", "audit"]
+PolicyName = Literal["context", "metrics", "access_log", "auth", "limits", "ledger", "audit"]
 _DEFAULT_POLICIES: tuple[PolicyName, ...] = ("context", "metrics", "access_log")
 
 
