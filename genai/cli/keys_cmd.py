@@ -129,7 +129,8 @@ def list_(
     from rich.table import Table
 
     table = Table(title=f"{len(keys)} API key(s)")
-    for column in ("prefix", "tenant", "tier", "name", "models", "budget", "created", "expires", "status"):
+    table.add_column("prefix", no_wrap=True, min_width=12)  # what `revoke` takes: never cut
+    for column in ("tenant", "tier", "name", "models", "budget", "created", "expires", "status"):
         table.add_column(column)
     for info in keys:
         table.add_row(
@@ -139,8 +140,8 @@ def list_(
             info.name or "-",
             ", ".join(info.models) if info.models is not None else "all",
             f"{info.budget_usd:g}" if info.budget_usd is not None else "-",
-            info.created_at.isoformat(timespec="seconds"),
-            info.expires_at.isoformat(timespec="seconds") if info.expires_at else "-",
+            f"{info.created_at:%Y-%m-%d %H:%M}",
+            f"{info.expires_at:%Y-%m-%d %H:%M}" if info.expires_at else "-",
             info.status(),
         )
     Console().print(table)
