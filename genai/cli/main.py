@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from genai.cli import (
+    audit_cmd,
     config_cmd,
     demo_cmd,
     eval_cmd,
@@ -15,6 +16,7 @@ from genai.cli import (
     quarantine_cmd,
     search_cmd,
     up_cmd,
+    usage_cmd,
     worker_cmd,
 )
 
@@ -36,6 +38,8 @@ app.add_typer(config_cmd.app, name="config")
 app.add_typer(models_cmd.app, name="models")
 app.add_typer(eval_cmd.app, name="eval")
 app.add_typer(keys_cmd.app, name="keys")
+app.add_typer(usage_cmd.app, name="usage")
+app.add_typer(audit_cmd.app, name="audit")
 
 
 def main() -> None:
