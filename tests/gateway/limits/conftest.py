@@ -1,17 +1,23 @@
 """Fixtures of the limits tests: the real Redis (``GENAI_TEST_REDIS_URL``, default the local server) with
-a key prefix of each test's own, removed afterwards, and both limiters behind one async interface."""
+a key prefix of each test's own, removed afterwards, both limiters behind one async interface, and
+limited gateways on either backend."""
 
 from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 
 from gateway.limits.memory import MemoryLimiter
-from gateway.limits.plan import Decision, Plan, Settlement
+from gateway.limits.plan import WINDOW_MS, Decision, Plan, Settlement
 from gateway.limits.redis_backend import RedisLimiter
+from tests.fixtures.gateway import EchoUpstream
 from tests.fixtures.services import service_unavailable
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -88,3 +94,32 @@ async def backend(backend_name: str, request: pytest.FixtureRequest) -> AsyncIte
     finally:
         assert limiter.redis is not None
         await limiter.redis.close()
+
+
+StartGateway = Callable[..., httpx.Client]
+
+
+@pytest.fixture
+def start_gateway(
+    backend_name: str, request: pytest.FixtureRequest, tmp_path: Path, echo_upstream: EchoUpstream
+) -> Iterator[StartGateway]:
+    """Starts limited gateways (``start(limits={...}, tenants=..., accounting=...)``) on the backend under
+    test, in front of the echo upstream; each is a client of it, closed with the gateway afterwards."""
+    from tests.gateway.limits.gateway_fixtures import limited_gateway, limits_settings
+
+    with ExitStack() as stack:
+
+        def start(limits: dict[str, Any], window_ms: int = WINDOW_MS, **sections: Any) -> httpx.Client:
+            limits = dict(limits)
+            if backend_name == "redis":
+                sections["redis_url"] = request.getfixturevalue("redis_url")
+                prefix = request.getfixturevalue("redis_prefix")
+                limits |= {"backend": "redis", "redis_prefix": prefix, "redis_timeout_seconds": 2.0}
+            else:
+                limits["backend"] = "memory"
+            settings = limits_settings(tmp_path, echo_upstream.url, limits=limits, **sections)
+            url, _ = stack.enter_context(limited_gateway(settings, window_ms))
+            pool = httpx.Limits(max_connections=64)
+            return stack.enter_context(httpx.Client(base_url=url, timeout=30, limits=pool))
+
+        yield start

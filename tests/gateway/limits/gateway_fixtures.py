@@ -3,7 +3,8 @@
 ``HeaderPrincipalForTests`` is a test double of the authentication policy: its ``authenticate`` hook (the
 real one the middleware runs) reads the principal from an ``x-test-principal`` header, so the limits
 tests name their caller's tenant, key, tier and budget without API keys in a database. A request without
-the header is the anonymous principal, as with authentication switched off.
+the header is the anonymous principal, as with authentication switched off. ``ScreeningForTests`` stands
+in for a policy after the limits that refuses a request before any upstream is asked.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from typing import Any, ClassVar
 
 import orjson
 
+from gateway.errors import InvalidRequest
 from gateway.limits.plan import WINDOW_MS
-from gateway.policies import Policy, PolicyChain
+from gateway.policies import Call, Policy, PolicyChain
 from gateway.policies.limits import LimitsPolicy
 from gateway.principal import Principal
 from genai.settings import Settings
@@ -46,6 +48,17 @@ class HeaderPrincipalForTests(Policy):
         return None
 
 
+class ScreeningForTests(Policy):
+    """Test double of an input-screening policy after the limits: refuses the user ``blocked`` with a 400
+    before any upstream is asked."""
+
+    name: ClassVar[str] = "test_screening"
+
+    async def before(self, call: Call) -> None:
+        if call.body.get("user") == "blocked":
+            raise InvalidRequest("blocked by the screening double", param="user")
+
+
 def caller(tenant: str, key: str | None = None, **fields: Any) -> dict[str, str]:
     """Headers that make the request come from ``key`` of ``tenant`` (``tier``, ``budget``, ``sub``)."""
     return {PRINCIPAL_HEADER: orjson.dumps({"tenant": tenant, "key": key, **fields}).decode()}
@@ -70,6 +83,6 @@ def limited_gateway(settings: Settings, window_ms: int = WINDOW_MS) -> Iterator[
     from gateway.app import create_app
 
     policy = LimitsPolicy(settings, window_ms=window_ms)
-    chain = PolicyChain([HeaderPrincipalForTests(), policy])
+    chain = PolicyChain([HeaderPrincipalForTests(), policy, ScreeningForTests()])
     with ServerThread(create_app(settings, chain=chain)) as server:
         yield server.url, policy

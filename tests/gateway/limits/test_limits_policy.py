@@ -5,8 +5,7 @@ usage, OpenAI's headers on answers and refusals, streams, and the switch that tu
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -14,14 +13,12 @@ import pytest
 
 from gateway.limits.estimate import prompt_tokens
 from gateway.telemetry import metrics
-from tests.fixtures.gateway import EchoUpstream
+from tests.gateway.limits.conftest import StartGateway
 from tests.gateway.limits.gateway_fixtures import (
     ANSWER_TOKENS,
     HELLO,
     caller,
     chat,
-    limited_gateway,
-    limits_settings,
 )
 
 TIERS = {
@@ -34,31 +31,11 @@ Gateway = Callable[..., httpx.Client]
 
 
 @pytest.fixture
-def gateway(
-    backend_name: str, request: pytest.FixtureRequest, tmp_path: Path, echo_upstream: EchoUpstream
-) -> Iterator[Gateway]:
-    """Starts a limited gateway with the given settings sections, on the backend under test."""
-    stack: list[Any] = []
+def gateway(start_gateway: StartGateway) -> Gateway:
+    def start(**sections: Any) -> httpx.Client:
+        return start_gateway({"tiers": TIERS, **sections.pop("limits", {})}, **sections)
 
-    def start(window_ms: int = 60_000, **sections: Any) -> httpx.Client:
-        limits = {"tiers": TIERS, **sections.pop("limits", {})}
-        if backend_name == "redis":
-            sections["redis_url"] = request.getfixturevalue("redis_url")
-            prefix = request.getfixturevalue("redis_prefix")
-            limits |= {"backend": "redis", "redis_prefix": prefix, "redis_timeout_seconds": 2.0}
-        else:
-            limits["backend"] = "memory"
-        settings = limits_settings(tmp_path, echo_upstream.url, limits=limits, **sections)
-        served = limited_gateway(settings, window_ms)
-        url, _ = served.__enter__()
-        stack.append(served)
-        client = httpx.Client(base_url=url, timeout=30)
-        stack.append(client)
-        return client
-
-    yield start
-    for item in reversed(stack):
-        item.__exit__(None, None, None)
+    return start
 
 
 def statuses(http: httpx.Client, n: int, headers: dict[str, str], **body: Any) -> list[int]:
