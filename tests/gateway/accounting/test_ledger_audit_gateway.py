@@ -208,3 +208,26 @@ def test_content_without_a_key_refuses_to_start(tmp_path: Path) -> None:
         AuditPolicy.from_settings(settings)
     settings.tenants["secret"].store_content = False
     assert AuditPolicy.from_settings(settings).cipher is None
+
+
+def test_rate_limited_requests_are_recorded_as_limited(
+    tmp_path: Path, database_url: str, echo_upstream: EchoUpstream
+) -> None:
+    settings = accounting_settings(
+        tmp_path / "home", database_url, echo_upstream.url, policies=["auth", "limits", "ledger", "audit"]
+    )
+    settings.limits = settings.limits.model_validate(
+        {"backend": "memory", "tiers": {"default": {"requests_per_minute": 2, "tokens_per_minute": None}}}
+    )
+    key = create_key(settings, "acme").key
+    with serving(settings) as server, httpx.Client(base_url=server.url, timeout=30) as client:
+        answers = [_chat(client, key) for _ in range(4)]
+    assert [answer.status_code for answer in answers] == [200, 200, 429, 429]
+    ids = [answer.headers["x-request-id"] for answer in answers]
+    rows = _usage_rows(database_url)
+    assert [rows[request_id].status for request_id in ids] == [200, 200, 429, 429]
+    assert rows[ids[3]].tenant == "acme" and rows[ids[3]].cost_usd == 0.0 and rows[ids[3]].attempts == 0
+    by_id = {entry.request_id: entry for entry in _audit_rows(database_url)}
+    assert [by_id[request_id].decision for request_id in ids] == ["allowed", "allowed", "limited", "limited"]
+    assert verify_chain(database_url).ok
+    dispose_engine(database_url)
