@@ -58,11 +58,19 @@ class BatchWriter:
         self.written = 0  # rows committed by this writer (fresh and replayed)
         self._failures = LEDGER_WRITE_FAILURES.labels(name)
         LEDGER_BACKLOG.labels(name).set_function(self.backlog)
+        if self.spool.rows():  # batches a previous run left behind: replay them without waiting for traffic
+            self._start()
 
     # -- the event loop's side -------------------------------------------------------------------------
 
     def put(self, row: Row) -> None:
-        """Queue ``row``; never blocks on I/O."""
+        """Queue ``row``; never blocks on I/O (but for a request that finishes after ``close``)."""
+        if self._stopping.is_set():  # the writer is gone: straight to the spool, for the next start
+            try:
+                self.spool.save([row])
+            except OSError:
+                logger.exception("%s: a row after close was lost (the spool refused it)", self.name)
+            return
         self._queue.append(row)
         if self._thread is None:
             self._start()

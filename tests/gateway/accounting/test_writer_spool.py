@@ -173,3 +173,15 @@ def test_long_request_ids_stay_distinct(length: int) -> None:
     assert len(fit_request_id(first)) <= 64
     assert fit_request_id(first) != fit_request_id(second)
     assert fit_request_id(first) == fit_request_id(first)
+
+
+def test_row_after_close_is_spooled_and_replayed_at_next_start(sqlite_url: str, tmp_path: Path) -> None:
+    writer = _writer(Ledger(sqlite_url), tmp_path / "spool")
+    writer.put(_row("in-time"))
+    writer.close()
+    writer.put(_row("late"))  # a request that finished during shutdown
+    assert Spool(tmp_path / "spool").rows() == 1
+    second = _writer(Ledger(sqlite_url), tmp_path / "spool")  # no traffic: it replays on its own
+    _wait(lambda: _count(sqlite_url) == 2)
+    second.close()
+    assert sorted(_ids(sqlite_url)) == ["in-time", "late"]
