@@ -181,3 +181,17 @@ def test_unknown_keys_are_cached_and_the_cache_is_bounded(settings: Settings) ->
     asyncio.run(run())
     assert lookup.reads == 26
     assert len(store._cache) <= 10
+
+
+def test_a_model_restriction_covers_the_registered_models_references() -> None:
+    from gateway.policies.auth import may_use
+    from gateway.principal import Principal
+
+    restricted = Principal(tenant="acme", models=frozenset({"qa", "tiny-chat"}))
+    assert (
+        may_use(restricted, "qa")
+        and may_use(restricted, "qa@challenger", "qa")
+        and may_use(restricted, "qa/3", "qa")
+    )
+    assert not may_use(restricted, "qa@challenger") and not may_use(restricted, "other", "other")
+    assert may_use(Principal(tenant="acme"), "anything")
