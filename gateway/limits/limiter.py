@@ -90,7 +90,7 @@ class Limiter:
             reason = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
             logger.warning(
                 "limits: Redis at %s unreachable (%s); each replica counts in process until it is back "
-                "(next try in %.0fs)",
+                "(next try in %gs)",
                 self.url,
                 reason,
                 self.retry_s,

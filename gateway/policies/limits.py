@@ -45,19 +45,17 @@ class LimitsPolicy(Policy):
         self.enabled = limits.enabled
         self.accounting = settings.accounting
         self.planner = Planner(limits, settings.tenants, settings.accounting)
-        self.limiter = Limiter(MemoryLimiter(window_ms))
         url = settings.redis_url
         if limits.backend == "redis" and not url:
-            raise ValueError(
-                "limits.backend is 'redis' but redis_url is not set: set it, or use backend auto"
-            )
+            raise ValueError("limits.backend is 'redis' but redis_url is not set: set it, or use auto")
         if limits.enabled and url and limits.backend in ("auto", "redis"):
             from gateway.limits.redis_backend import RedisLimiter
 
             redis = RedisLimiter(url, limits.redis_timeout_seconds, window_ms)
-            self.limiter = Limiter(
-                MemoryLimiter(window_ms), redis, url=url, retry_s=limits.redis_retry_seconds
-            )
+            memory = MemoryLimiter(window_ms)
+            self.limiter = Limiter(memory, redis, url=url, retry_s=limits.redis_retry_seconds)
+        else:
+            self.limiter = Limiter(MemoryLimiter(window_ms))
         # Reservations waiting for their usage record, by request id (ids a client reuses queue up).
         self._pending: dict[str, deque[tuple[float, Plan, Decision]]] = {}
         self._swept = time.monotonic()
