@@ -51,7 +51,15 @@ class Limiter:
             metrics.LIMITS_REDIS_UP.set(1)
 
     def _use_redis(self) -> bool:
-        return self.redis is not None and (self.redis_up or time.monotonic() >= self._retry_at)
+        if self.redis is None:
+            return False
+        if self.redis_up:
+            return True
+        now = time.monotonic()
+        if now < self._retry_at:
+            return False
+        self._retry_at = now + self.retry_s  # one request tries Redis again; the others go on in process
+        return True
 
     async def reserve(self, plan: Plan) -> Decision:
         if self.redis is not None and self._use_redis():

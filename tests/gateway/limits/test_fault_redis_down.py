@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import logging
 import shutil
+import socket
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -108,6 +110,54 @@ def test_fault_nothing_listens_at_redis_url_so_each_replica_limits_in_process(
         assert metrics.LIMITS_REDIS_UP._value.get() == 0
     assert metrics.LIMITS_IN_PROCESS._value.get() == in_process + 7
     assert log.count("unreachable") == 1  # once per state change, not per request
+
+
+@pytest.fixture
+def silent_port() -> Iterator[int]:
+    """A port that accepts connections and never answers (a hung Redis, a black-holed route)."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        listener.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                held.append(listener.accept()[0])
+            except TimeoutError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield listener.getsockname()[1]
+    stop.set()
+    thread.join(timeout=5)
+    for connection in held:
+        connection.close()
+    listener.close()
+
+
+def test_fault_a_redis_that_never_answers_costs_one_timeout(
+    tmp_path: Path, echo_upstream: EchoUpstream, silent_port: int, log: Lines
+) -> None:
+    settings = limits_settings(
+        tmp_path,
+        echo_upstream.url,
+        redis_url=f"redis://127.0.0.1:{silent_port}/0",
+        limits={"tiers": TIERS, "redis_timeout_seconds": 0.2, "redis_retry_seconds": 60},
+    )
+    with limited_gateway(settings) as (url, _), httpx.Client(base_url=url, timeout=30) as http:
+        started = time.monotonic()
+        first = http.post(PATH, json=chat(), headers=caller("acme", "gk_h"))
+        waited = time.monotonic() - started
+        assert first.status_code == 200 and 0.2 <= waited < 2.0  # the timeout, then decided in process
+        started = time.monotonic()
+        rest = [http.post(PATH, json=chat(), headers=caller("acme", "gk_h")).status_code for _ in range(5)]
+        assert rest == [200] * 4 + [429]
+        assert time.monotonic() - started < 0.2 * 5  # Redis is left alone until redis_retry_seconds
+    assert log.count("unreachable") == 1 and log.count("TimeoutError") == 1
 
 
 def test_fault_redis_killed_mid_run_then_back(
