@@ -144,7 +144,10 @@ def test_genai_up_serves_the_ingest_deployment_and_runs_it_from_the_api(
             timeout=120,
         )
         assert hint.returncode == 0, hint.stdout + hint.stderr
-        from_shell = api(base, "POST", "/flow_runs/filter", {"sort": "EXPECTED_START_TIME_DESC", "limit": 1})
+        # The ingest deployment's newest run (evaluate-nightly's scheduled runs start later than it).
+        ingest_runs = {"deployments": {"id": {"any_": [deployment_id]}}}
+        newest = {**ingest_runs, "sort": "EXPECTED_START_TIME_DESC", "limit": 1}
+        from_shell = api(base, "POST", "/flow_runs/filter", newest)
         assert from_shell[0]["parameters"]["knowledge_base"] == "from-shell"
         assert wait_for_final_state(base, from_shell[0]["id"], 300) == "COMPLETED"
     finally:
