@@ -125,3 +125,12 @@ def test_a_request_no_upstream_answered_gives_its_reservation_back(gateway: Gate
         assert bad.status_code == 400
         time.sleep(SETTLED_S)
     assert http.post(PATH, json=chat(), headers=who).status_code == 200
+
+
+def test_the_anonymous_tenant_budget_applies_when_set(gateway: Gateway) -> None:
+    http = gateway(tenants={"anonymous": {"budget_usd": COST + ESTIMATE}})
+    first = http.post(PATH, json=chat())
+    time.sleep(SETTLED_S)
+    second, third = http.post(PATH, json=chat()), http.post(PATH, json=chat())
+    assert (first.status_code, second.status_code, third.status_code) == (200, 200, 429)
+    assert "budget of tenant anonymous" in third.json()["error"]["message"]

@@ -163,3 +163,19 @@ def test_limits_switched_off_limit_nothing(gateway: Gateway) -> None:
     answers = [http.post(PATH, json=chat(), headers=caller("acme", "gk_off")) for _ in range(5)]
     assert [a.status_code for a in answers] == [200] * 5
     assert "x-ratelimit-limit-requests" not in answers[0].headers
+
+
+def test_a_tenant_token_limit_covers_all_its_keys(gateway: Gateway) -> None:
+    estimate = prompt_tokens("chat", {"messages": HELLO}) + ANSWER_TOKENS
+    actual = 3 + ANSWER_TOKENS
+    http = gateway(tenants={"acme": {"tokens_per_minute": 2 * estimate}})
+    answers = []
+    for key in ("gk_1", "gk_2", "gk_3", "gk_4"):
+        answers.append(http.post(PATH, json=chat(), headers=caller("acme", key)))
+        time.sleep(SETTLED_S)
+    # Each settles at its actual tokens: k of them and one more reservation fit while k*7 + 16 <= 32.
+    served = next(k for k in range(10) if k * actual + estimate > 2 * estimate)
+    assert [a.status_code for a in answers] == [200] * served + [429] * (4 - served)
+    assert answers[0].headers["x-ratelimit-limit-tokens"] == str(2 * estimate)
+    assert "x-ratelimit-limit-requests" in answers[0].headers  # the keys' own requests limit
+    assert "tokens per minute of tenant acme" in answers[-1].json()["error"]["message"]
