@@ -50,10 +50,10 @@ async def test_keys_share_the_tenant_slot_and_expire_with_the_window(
         await limiter.close()
 
 
-async def test_a_redis_that_is_not_there_fails_fast(redis_prefix: str) -> None:
+async def test_a_redis_that_is_not_there_fails_fast() -> None:
     limiter = RedisLimiter(f"redis://127.0.0.1:{free_port()}/0", 0.05, 60_000)
     try:
         with anyio.fail_after(1), pytest.raises(Exception):  # noqa: B017 - any failure: the caller falls back
-            await limiter.reserve(one(redis_prefix))
+            await limiter.reserve(one("genai-test:absent:"))
     finally:
         await limiter.close()
