@@ -28,6 +28,7 @@ class RequestContext:
     affinity_key: str | None = None
     started: float = field(default_factory=time.monotonic)
     principal: Principal | None = None  # who asked (the authentication policy's finding)
+    client_request_id: str | None = None  # the caller's own id, passed on to the upstream for tracing
     # Set when the router pins the request's model (``ModelRouter.pin``), before the policy chain runs:
     version: VersionEntry | None = None  # the registered version serving it; None for a settings route
     model_version: str | None = None  # "NAME/N" of that version (header, usage record, logs)

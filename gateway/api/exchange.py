@@ -33,6 +33,7 @@ class Exchange:
     served: bool = False  # whether the gateway serves ``model``: only such names become metric labels
     ctx: RequestContext | None = None
     principal: Principal | None = None  # set by the authentication policy (None: it never ran)
+    client_request_id: str | None = None  # the caller's own id (X-Client-Request-Id), for tracing only
     status: int = 0
     error_type: str | None = None
     error_message: str | None = None
@@ -55,6 +56,7 @@ def usage_record(exchange: Exchange) -> UsageRecord:
     status = 499 if exchange.client_closed else exchange.status
     record = UsageRecord(
         request_id=exchange.request_id,
+        client_request_id=exchange.client_request_id,
         method=exchange.method,
         path=exchange.path,
         status=status,

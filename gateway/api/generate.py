@@ -50,6 +50,7 @@ def model_context(
         affinity_key=_affinity_key(state, request, user),
         started=exchange.started,
         principal=exchange.principal,
+        client_request_id=exchange.client_request_id,
     )
     exchange.ctx = ctx
     return ctx

@@ -63,22 +63,28 @@ class GatewayMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id: str | None = None
+        client_id: str | None = None
         length: int | None = None
         for name, value in scope["headers"]:
-            if name == b"x-request-id":
-                request_id = _client_request_id(value)
+            if name in (b"x-client-request-id", b"x-request-id"):
+                client_id = _client_request_id(value) or client_id
             elif name == b"content-length":
                 length = int(value) if value.isdigit() else None
-        request_id = request_id or _new_request_id()
+        # The gateway's own id, never the client's: the usage ledger keeps one record per id, so a client
+        # that reused an id (by mistake or to dodge billing) must not merge requests. The client's id is
+        # kept beside it for tracing, as OpenAI's API keeps X-Client-Request-Id.
+        request_id = _new_request_id()
         exchange = Exchange(request_id, scope["method"], scope["path"], time.monotonic())
+        exchange.client_request_id = client_id
         scope[SCOPE_KEY] = exchange
-        id_header = (b"x-request-id", request_id.encode("ascii"))
+        id_headers = [(b"x-request-id", request_id.encode("ascii"))]
+        if client_id is not None:
+            id_headers.append((b"x-client-request-id", client_id.encode("ascii")))
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
                 exchange.status = message["status"]
-                message["headers"] = [*message.get("headers", ()), id_header]
+                message["headers"] = [*message.get("headers", ()), *id_headers]
             await send(message)
 
         try:

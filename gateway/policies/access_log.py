@@ -30,6 +30,7 @@ class AccessLogPolicy(Policy):
             return
         log_exchange(
             request_id=record.request_id,
+            client_request_id=record.client_request_id,
             method=record.method,
             path=record.path,
             endpoint=record.endpoint,

@@ -24,6 +24,7 @@ class UsageRecord:
     path: str
     status: int  # as the client saw it; 499 when it went away before the end of the answer
     latency_seconds: float  # request arrival to the last byte of the answer
+    client_request_id: str | None = None  # the caller's own id, when it sent one (never a key: may repeat)
     endpoint: str | None = None  # "chat", "completions", "embeddings"; None for the operational ones
     model: str | None = None  # the name the client asked for
     model_version: str | None = None  # "NAME/N", the registered version that served it

@@ -34,6 +34,14 @@ from registry.snapshot import RegistrySnapshot
 log = logging.getLogger(__name__)
 
 
+def _caller(ctx: RequestContext) -> str | None:
+    """The credential behind the request (a key prefix or a token subject), when there is one."""
+    principal = ctx.principal
+    if principal is None or principal.actor == "anonymous":
+        return None
+    return principal.actor
+
+
 def canary_bucket(name: str, key: str) -> float:
     """Where ``key`` falls in [0, 1) for model ``name``: the same every time, on every gateway."""
     digest = hashlib.sha256(f"{name}\0{key}".encode()).digest()
@@ -133,7 +141,7 @@ class RegistryRoutes:
         share = self._canary.get(ref.name, 0.0)
         if share <= 0 or "challenger" not in snapshot.models[ref.name].aliases:
             return ref
-        key = ctx.user or ctx.affinity_key or ctx.request_id
+        key = ctx.user or ctx.affinity_key or _caller(ctx) or ctx.client_request_id or ctx.request_id
         if canary_bucket(ref.name, key) < share:
             return ModelRef(ref.name, "challenger")
         return ref

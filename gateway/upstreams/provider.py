@@ -91,6 +91,8 @@ class Provider(ABC):
     def headers(self, ctx: RequestContext) -> dict[str, str]:
         headers = self._headers.copy()
         headers["X-Request-Id"] = ctx.request_id
+        if ctx.client_request_id is not None:
+            headers["X-Client-Request-Id"] = ctx.client_request_id
         return headers
 
     async def complete(

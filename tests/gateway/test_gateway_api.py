@@ -151,30 +151,42 @@ def test_fake_upstream_sse_ends_with_done(gateway_http: httpx.Client) -> None:
     assert events.count("data: [DONE]") == 1
 
 
-def test_fake_upstream_request_id_propagated_and_echoed(
+def test_fake_upstream_request_ids_the_gateways_own_and_the_clients_kept_beside_it(
     gateway_http: httpx.Client, echo_upstream: EchoUpstream
 ) -> None:
     body = {"model": CHAT_MODEL, "messages": USER}
-    response = gateway_http.post("/v1/chat/completions", json=body, headers={"X-Request-Id": "trace-abc-123"})
-    assert response.headers["x-request-id"] == "trace-abc-123"
-    assert echo_upstream.last()["headers"]["x-request-id"] == "trace-abc-123"
+    ids = set()
+    # The same client id twice (OpenAI's header, and the older x-request-id): two requests, two gateway ids.
+    for header in ("X-Client-Request-Id", "X-Request-Id"):
+        response = gateway_http.post("/v1/chat/completions", json=body, headers={header: "trace-abc-123"})
+        created = response.headers["x-request-id"]
+        assert re.fullmatch(r"[0-9a-f]{32}", created)
+        assert response.headers["x-client-request-id"] == "trace-abc-123"
+        upstream_headers = echo_upstream.last()["headers"]
+        assert upstream_headers["x-request-id"] == created
+        assert upstream_headers["x-client-request-id"] == "trace-abc-123"
+        ids.add(created)
+    assert len(ids) == 2
 
     response = gateway_http.post("/v1/chat/completions", json=body)
-    created = response.headers["x-request-id"]
-    assert re.fullmatch(r"[0-9a-f]{32}", created)
-    assert echo_upstream.last()["headers"]["x-request-id"] == created
+    assert re.fullmatch(r"[0-9a-f]{32}", response.headers["x-request-id"])
+    assert "x-client-request-id" not in response.headers
+    assert "x-client-request-id" not in echo_upstream.last()["headers"]
 
-    # An id that could forge log lines or headers is replaced, not passed on.
-    response = gateway_http.post("/v1/chat/completions", json=body, headers={"X-Request-Id": "x" * 500})
-    assert response.headers["x-request-id"] != "x" * 500
+    # An id that could forge log lines or headers is dropped, not passed on.
+    forged = {"X-Client-Request-Id": "x" * 500}
+    response = gateway_http.post("/v1/chat/completions", json=body, headers=forged)
+    assert "x-client-request-id" not in response.headers
+    assert "x-client-request-id" not in echo_upstream.last()["headers"]
 
 
 def test_fake_upstream_request_id_on_errors(gateway_http: httpx.Client) -> None:
     response = gateway_http.post(
-        "/v1/chat/completions", json={"model": "nope"}, headers={"X-Request-Id": "err-1"}
+        "/v1/chat/completions", json={"model": "nope"}, headers={"X-Client-Request-Id": "err-1"}
     )
     assert response.status_code == 400
-    assert response.headers["x-request-id"] == "err-1"
+    assert response.headers["x-client-request-id"] == "err-1"
+    assert re.fullmatch(r"[0-9a-f]{32}", response.headers["x-request-id"])
 
 
 def test_fake_upstream_client_disconnect_cancels_upstream(

@@ -127,19 +127,20 @@ def test_fake_upstream_access_log_line(gateway_http: httpx.Client) -> None:
     access = logging.getLogger("gateway.access")
     access.addHandler(handler)
     try:
-        gateway_http.post(
+        answer = gateway_http.post(
             "/v1/chat/completions",
             json={"model": CHAT_MODEL, "messages": USER},
-            headers={"X-Request-Id": "log-check"},
+            headers={"X-Client-Request-Id": "log-check"},
         )
         # The line is written once the response went out, so it may trail the client's read by a moment.
         deadline = time.monotonic() + 5
-        while not any(fields_of(r)["request_id"] == "log-check" for r in records):
+        while not any(fields_of(r).get("client_request_id") == "log-check" for r in records):
             assert time.monotonic() < deadline, "no access line"
             time.sleep(0.01)
     finally:
         access.removeHandler(handler)
-    fields = next(fields_of(r) for r in records if fields_of(r)["request_id"] == "log-check")
+    fields = next(fields_of(r) for r in records if fields_of(r).get("client_request_id") == "log-check")
+    assert fields["request_id"] == answer.headers["x-request-id"]
     assert fields["model"] == CHAT_MODEL and fields["endpoint"] == "chat" and fields["status"] == 200
     assert fields["upstream"] == "echo" and fields["attempts"] == 1 and fields["latency_ms"] > 0
     assert fields["worker"] and fields["tokens"]["total_tokens"] == 7

@@ -104,7 +104,7 @@ def test_without_a_user_the_request_id_picks_the_side(gateway: RegistryGateway) 
             gateway.http.post(
                 "/v1/chat/completions",
                 json={"model": "qa", "messages": [{"role": "user", "content": "hi"}]},
-                headers={"x-request-id": request_id},
+                headers={"x-client-request-id": request_id},
             ).headers["x-genai-model-version"]
             for _ in range(2)
         }
