@@ -93,8 +93,18 @@ class ModelRoute(SettingsSection):
 
 
 # The request policies the gateway knows (gateway/policies/, one module each), by the name a setting uses.
-PolicyName = Literal["context", "metrics", "access_log", "auth", "limits", "ledger", "audit"]
-_DEFAULT_POLICIES: tuple[PolicyName, ...] = ("context", "metrics", "access_log")
+PolicyName = Literal["auth", "limits", "context", "metrics", "access_log", "ledger", "audit"]
+# Who may call first, then how much; context changes the prompt; the sinks last. Authentication and the
+# ledger and audit switch themselves off by their own settings (auth.enabled, accounting.ledger / audit).
+_DEFAULT_POLICIES: tuple[PolicyName, ...] = (
+    "auth",
+    "limits",
+    "context",
+    "metrics",
+    "access_log",
+    "ledger",
+    "audit",
+)
 
 
 class GatewaySettings(SettingsSection):

@@ -43,7 +43,15 @@ from tests.fixtures.policy_gateway import (
 
 
 def test_settings_order_the_chain_and_refuse_unknown_or_repeated_names() -> None:
-    assert GatewaySettings().policies == ["context", "metrics", "access_log"]
+    assert GatewaySettings().policies == [
+        "auth",
+        "limits",
+        "context",
+        "metrics",
+        "access_log",
+        "ledger",
+        "audit",
+    ]
     reordered = GatewaySettings.model_validate({"policies": ["access_log", "metrics"]})
     chain = build_chain(reordered.policies)
     assert chain.names == ["access_log", "metrics"]
