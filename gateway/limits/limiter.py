@@ -22,7 +22,7 @@ from gateway.limits.plan import Decision, Plan, Settlement
 from gateway.limits.redis_backend import RedisLimiter
 from gateway.telemetry import metrics
 
-logger = logging.getLogger("gateway.limits")
+logger = logging.getLogger(__name__)
 
 
 def masked(url: str) -> str:
