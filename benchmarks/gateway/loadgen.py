@@ -195,10 +195,15 @@ def quiet_gc() -> Iterator[None]:
         gc.collect()
 
 
-def new_session(timeout_s: float) -> aiohttp.ClientSession:
+def new_session(timeout_s: float, api_key: str | None = None) -> aiohttp.ClientSession:
+    """Keep-alive connections; with ``api_key``, every request carries ``Authorization: Bearer KEY``
+    (the targets that check a key: gateway-full, litellm-keyed)."""
     connector = aiohttp.TCPConnector(limit=MAX_CONNECTIONS, keepalive_timeout=30.0, force_close=False)
     return aiohttp.ClientSession(
-        connector=connector, timeout=aiohttp.ClientTimeout(total=timeout_s), skip_auto_headers=("User-Agent",)
+        connector=connector,
+        timeout=aiohttp.ClientTimeout(total=timeout_s),
+        skip_auto_headers=("User-Agent",),
+        headers={"Authorization": f"Bearer {api_key}"} if api_key else None,
     )
 
 
@@ -212,6 +217,7 @@ async def open_loop(
     stream: bool = False,
     timeout_s: float = 10.0,
     min_requests: int = 0,
+    api_key: str | None = None,
 ) -> Result:
     """Offer ``rate`` requests/s for ``warmup`` + ``duration`` seconds; record the last ``duration``,
     stretched at low rates to at least ``min_requests`` requests (a p99 of a few hundred samples is
@@ -221,7 +227,7 @@ async def open_loop(
     body = chat_body(model, stream)
     recorder = Recorder()
     result = Result("open", stream, rate, None, duration)
-    async with new_session(timeout_s) as session:
+    async with new_session(timeout_s, api_key) as session:
         loop = asyncio.get_running_loop()
         warm_count = int(rate * warmup)
         total = warm_count + int(rate * duration)
@@ -258,13 +264,14 @@ async def closed_loop(
     warmup: float = 2.0,
     stream: bool = False,
     timeout_s: float = 10.0,
+    api_key: str | None = None,
 ) -> Result:
     """``concurrency`` connections each sending back-to-back for ``warmup`` + ``duration`` seconds."""
     url = base_url.rstrip("/") + CHAT_PATH
     body = chat_body(model, stream)
     recorder = Recorder()
     result = Result("closed", stream, None, concurrency, duration)
-    async with new_session(timeout_s) as session:
+    async with new_session(timeout_s, api_key) as session:
         loop = asyncio.get_running_loop()
         measure_from = loop.time() + warmup
         stop_at = measure_from + duration
@@ -294,17 +301,30 @@ def _main() -> None:
     parser.add_argument("--duration", type=float, default=10.0)
     parser.add_argument("--warmup", type=float, default=2.0)
     parser.add_argument("--stream", action="store_true")
+    parser.add_argument("--api-key", help="sent as Authorization: Bearer KEY")
     args = parser.parse_args()
 
     async def run() -> None:
         for rate in args.rates:
             result = await open_loop(
-                args.url, args.model, rate, args.duration, warmup=args.warmup, stream=args.stream
+                args.url,
+                args.model,
+                rate,
+                args.duration,
+                warmup=args.warmup,
+                stream=args.stream,
+                api_key=args.api_key,
             )
             print(orjson.dumps(result.as_dict()).decode(), flush=True)
         for concurrency in args.concurrency:
             result = await closed_loop(
-                args.url, args.model, concurrency, args.duration, warmup=args.warmup, stream=args.stream
+                args.url,
+                args.model,
+                concurrency,
+                args.duration,
+                warmup=args.warmup,
+                stream=args.stream,
+                api_key=args.api_key,
             )
             print(orjson.dumps(result.as_dict()).decode(), flush=True)
 

@@ -16,7 +16,15 @@ from pathlib import Path
 from typing import Any
 
 PROXIES = ("gateway", "litellm")
-LABELS = {"direct": "direct", "relay": "relay", "gateway": "gateway", "litellm": "LiteLLM"}
+KEYED = ("gateway-full", "litellm-keyed")  # the same proxies checking a key and counting limits
+LABELS = {
+    "direct": "direct",
+    "relay": "relay",
+    "gateway": "gateway",
+    "litellm": "LiteLLM",
+    "gateway-full": "gateway, full chain",
+    "litellm-keyed": "LiteLLM, master key + rpm",
+}
 OVERHEAD_FACTOR = 5.0  # the gateway's p99 overhead must be at most LiteLLM's divided by this
 THROUGHPUT_FACTOR = 5.0  # and its maximum throughput at least this multiple of LiteLLM's
 THROUGHPUT_STRETCH = 10.0
@@ -106,7 +114,9 @@ def best_closed(results: dict[str, Any], name: str, kind: str = "closed") -> Row
 
 def _cpu(row: Row) -> str:
     cpu = row.get("cpu_us_per_request") or {}
-    return " / ".join(f"{cpu[name]:.0f}" if name in cpu else "-" for name in ("proxy", "mock", "loadgen"))
+    text = " / ".join(f"{cpu[name]:.0f}" if name in cpu else "-" for name in ("proxy", "mock", "loadgen"))
+    # The keyed targets' limits run in Redis: its CPU is part of what they cost.
+    return text + (f" (+ Redis {cpu['redis']:.0f})" if "redis" in cpu else "")
 
 
 def throughput_table(results: dict[str, Any], kind: str) -> list[str]:
@@ -115,7 +125,7 @@ def throughput_table(results: dict[str, Any], kind: str) -> list[str]:
         "| CPU µs per request: proxy / mock / load generator | all runs (connections: req/s) |",
         "|---|---|---|---|---|---|",
     ]
-    for name in ("direct", *PROXIES):
+    for name in ("direct", *PROXIES, *(name for name in KEYED if name in results)):
         best = best_closed(results, name, kind)
         runs = ", ".join(
             f"{row['concurrency']}: {row['achieved_rps']:.0f}"
@@ -211,6 +221,8 @@ def noise_lines(data: dict[str, Any]) -> list[str]:
 
 def render(data: dict[str, Any]) -> str:
     """The whole report as markdown."""
+    import report_keyed  # it builds on this module's helpers
+
     results = data["results"]
     max_p99 = data["meta"]["max_p99_ms"]
     meta = data["meta"]
@@ -239,6 +251,7 @@ def render(data: dict[str, Any]) -> str:
         "Targets:",
         "",
         *verdicts(results, max_p99),
+        *report_keyed.section(data),
         "",
         "Machine load: CPU used by processes other than the benchmark's (cores), and the 1-minute "
         "load average at the start and end of each target's measurements:",

@@ -15,11 +15,17 @@ generator's own ceiling), ``gateway``, ``litellm`` -- it measures:
 The ``relay`` target (``relay.py``, a byte relay on the proxy core) runs step 1 only: the floor that any
 proxy on its own core pays here, against which the proxies' overheads can be read.
 
+``gateway`` runs without a key check, limits or ledger (authentication off, the chain context, metrics,
+access_log of every run before issue 8); ``gateway-full`` is the same gateway with its default chain, one
+API key, limits in Redis and the ledger and audit log on; ``litellm-keyed`` is LiteLLM with a master key
+and router rpm limits in Redis (``servers_keyed.py``). The load generator sends the keyed targets' key.
+
 It prints the tables (see ``report.py``) and writes everything to ``--out`` as JSON. Run it from the
 repository root with the app's venv, after `make litellm`:
 
     .venv/bin/python benchmarks/gateway/run.py                     # all targets, LiteLLM included
     .venv/bin/python benchmarks/gateway/run.py --targets direct relay gateway   # without LiteLLM
+    .venv/bin/python benchmarks/gateway/run.py --targets direct gateway gateway-full litellm litellm-keyed
 
 The JSON goes to docs/benchmarks/results/gateway.json unless ``--out`` says otherwise; its ``meta``
 records the commit measured and whether the working tree was dirty.
@@ -47,10 +53,12 @@ import loadgen
 import machine
 import report
 import servers
+import servers_keyed
 
 from benchmarks.provenance import RESULTS_DIR
 
-TARGETS = ("direct", "relay", "gateway", "litellm")
+TARGETS = ("direct", "relay", "gateway", "gateway-full", "litellm", "litellm-keyed")
+KEYED = ("gateway-full", "litellm-keyed")  # they check a key and count limits in Redis
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -67,7 +75,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         nargs="+",
         choices=TARGETS,
         default=list(TARGETS),
-        help="what to measure, in this order (--targets direct relay gateway leaves LiteLLM out)",
+        help="what to measure, in this order (--targets direct relay gateway gateway-full leaves LiteLLM "
+        "out); gateway-full and litellm-keyed check a key and count limits in Redis",
     )
     parser.add_argument("--rates", type=float, nargs="+", default=[25, 50, 75, 100, 200, 400, 800, 1600])
     parser.add_argument("--stream-rates", type=float, nargs="+", default=[10, 25, 50, 100, 200, 400])
@@ -100,6 +109,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--litellm-bin", type=Path, default=servers.ROOT / ".venv-litellm" / "bin" / "litellm"
     )
     parser.add_argument("--workdir", type=Path, help="configs and server logs (default: a temp dir)")
+    parser.add_argument(
+        "--ledger-database-url",
+        help="gateway-full's ledger and audit database (default: SQLite under its home in the workdir)",
+    )
     parser.add_argument(
         "--noise-threshold",
         type=float,
@@ -134,10 +147,10 @@ def _progress(name: str, row: dict[str, Any]) -> None:
     )
 
 
-async def smoke(url: str) -> None:
+async def smoke(url: str, api_key: str | None) -> None:
     """One plain and one streamed request must succeed before anything is measured."""
     recorder = loadgen.Recorder()
-    async with loadgen.new_session(30.0) as session:
+    async with loadgen.new_session(30.0, api_key) as session:
         for stream in (False, True):
             body = loadgen.chat_body(servers.ROUTE_MODEL, stream)
             start = asyncio.get_running_loop().time()
@@ -150,11 +163,19 @@ class Target:
     """Runs the load levels against one target; every level is watched for other processes' CPU use
     and repeated (after waiting for the machine to calm down) when they took more than the threshold."""
 
-    def __init__(self, name: str, url: str, args: argparse.Namespace, sessions: dict[str, int]) -> None:
+    def __init__(
+        self,
+        name: str,
+        url: str,
+        args: argparse.Namespace,
+        sessions: dict[str, int],
+        api_key: str | None = None,
+    ) -> None:
         self.name = name
         self.url = url
         self.args = args
         self.sessions = sessions
+        self.api_key = api_key
 
     async def level(self, run: Callable[[], Awaitable[loadgen.Result]]) -> dict[str, Any]:
         args = self.args
@@ -201,6 +222,7 @@ class Target:
                     warmup=args.warmup,
                     stream=stream,
                     timeout_s=args.timeout,
+                    api_key=self.api_key,
                     min_requests=args.stream_min_requests if stream else args.min_requests,
                 )
             )
@@ -225,6 +247,7 @@ class Target:
                         warmup=args.warmup,
                         stream=stream,
                         timeout_s=max(30.0, args.timeout),
+                        api_key=self.api_key,
                     )
                 )
             )
@@ -232,7 +255,7 @@ class Target:
         return rows
 
     async def measure(self) -> dict[str, list[dict[str, Any]]]:
-        await smoke(self.url)
+        await smoke(self.url, self.api_key)
         args = self.args
         if self.name == "relay":
             # Only a calibration: the floor under the non-streaming overheads.
@@ -257,12 +280,59 @@ async def wait_quiet(sessions: dict[str, int], args: argparse.Namespace) -> None
     print("  (the machine stayed busy: going on)", file=sys.stderr, flush=True)
 
 
-def start_target(name: str, workdir: Path, mock: servers.Server, args: argparse.Namespace) -> servers.Server:
+def start_target(
+    name: str, workdir: Path, mock: servers.Server, args: argparse.Namespace, prefix: str
+) -> servers.Server:
     if name == "relay":
         return servers.start_relay(workdir, args.proxy_core, mock.url)
     if name == "gateway":
         return servers.start_gateway(workdir, args.proxy_core, mock.url, args.genai_bin)
+    if name == "gateway-full":
+        return servers_keyed.start_gateway_full(
+            workdir, args.proxy_core, mock.url, args.genai_bin, prefix, args.ledger_database_url
+        )
+    if name == "litellm-keyed":
+        return servers_keyed.start_litellm_keyed(workdir, args.proxy_core, mock.url, args.litellm_bin)
     return servers.start_litellm(workdir, args.proxy_core, mock.url, args.litellm_bin)
+
+
+def run_target(name: str, workdir: Path, mock: servers.Server, args: argparse.Namespace) -> dict[str, Any]:
+    """One target: start it, measure it, stop it; for the keyed targets, what shows their checks ran."""
+    prefix = servers_keyed.new_prefix()
+    server = None if name == "direct" else start_target(name, workdir, mock, args, prefix)
+    checks: dict[str, Any] = {}
+    try:
+        print(f"{name}: {server.url if server else mock.url}", file=sys.stderr, flush=True)
+        # Each server leads its own session: its pid is the session id of all its processes.
+        sessions = {"mock": mock.process.pid, **({"proxy": server.process.pid} if server else {})}
+        redis_sid = servers_keyed.redis_session(servers_keyed.redis_url()) if name in KEYED else None
+        if redis_sid is not None:
+            sessions["redis"] = redis_sid  # the limits' CPU is the target's, not another process's
+        asyncio.run(wait_quiet(sessions, args))
+        monitor = machine.CpuMonitor(sessions.values())
+        monitor.start()
+        url = server.url if server else mock.url
+        api_key = server.api_key if server else None
+        measured: dict[str, Any] = asyncio.run(Target(name, url, args, sessions, api_key).measure())
+        noise = monitor.stop()
+        if name in KEYED:
+            checks["status_without_key"] = asyncio.run(servers_keyed.status_refused(url, None))
+            checks["status_wrong_key"] = asyncio.run(servers_keyed.status_refused(url, "sk-not-a-key"))
+        if name == "gateway-full":
+            checks["metrics"] = servers_keyed.gateway_metrics(url)
+        if name == "litellm-keyed":
+            checks["redis_rpm_counters"] = servers_keyed.litellm_counters(servers_keyed.redis_url())
+    finally:
+        if server is not None:
+            server.stop()
+        if name == "gateway-full":
+            checks["redis_keys_deleted"] = servers_keyed.delete_prefix(servers_keyed.redis_url(), prefix)
+    if name == "gateway-full":
+        checks.update(servers_keyed.ledger_rows(workdir, args.ledger_database_url))
+    if checks:
+        print(f"  {name} checks: {checks}", file=sys.stderr, flush=True)
+        measured["checks"] = checks
+    return {"results": measured, "noise": noise}
 
 
 def run_targets(args: argparse.Namespace, workdir: Path) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -271,20 +341,8 @@ def run_targets(args: argparse.Namespace, workdir: Path) -> tuple[dict[str, Any]
     mock = servers.start_mock(workdir, args.client_core, args.chunks, args.chunk_interval_ms)
     try:
         for name in args.targets:
-            server = None if name == "direct" else start_target(name, workdir, mock, args)
-            try:
-                print(f"{name}: {server.url if server else mock.url}", file=sys.stderr, flush=True)
-                # Each server leads its own session: its pid is the session id of all its processes.
-                sessions = {"mock": mock.process.pid, **({"proxy": server.process.pid} if server else {})}
-                asyncio.run(wait_quiet(sessions, args))
-                monitor = machine.CpuMonitor(sessions.values())
-                monitor.start()
-                url = server.url if server else mock.url
-                results[name] = asyncio.run(Target(name, url, args, sessions).measure())
-                noise[name] = monitor.stop()
-            finally:
-                if server is not None:
-                    server.stop()
+            done = run_target(name, workdir, mock, args)
+            results[name], noise[name] = done["results"], done["noise"]
     finally:
         mock.stop()
     return results, noise

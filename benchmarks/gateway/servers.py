@@ -1,4 +1,5 @@
-"""The processes the gateway benchmark starts: the mock upstream, the gateway and LiteLLM proxy.
+"""The processes the gateway benchmark starts: the mock upstream, the gateway and LiteLLM proxy (the keyed
+variants of both are set up in ``servers_keyed.py``).
 
 Each runs as a child process pinned to one core with ``taskset``, logs to a file in the run's work
 directory, and is ready when its probe answers 200. Both proxies get the same single route: model
@@ -36,6 +37,7 @@ class Server:
     url: str
     process: subprocess.Popen[bytes]
     log: Path
+    api_key: str | None = None  # what the load generator sends as a bearer token (None: nothing)
 
     def stop(self, timeout: float = 15.0) -> None:
         """SIGTERM the process group (LiteLLM forks), then SIGKILL whatever is left."""
@@ -150,40 +152,63 @@ def start_relay(workdir: Path, core: int, mock_url: str) -> Server:
     return start("relay", command, core, port, "/health", workdir / "relay.log", timeout=20.0)
 
 
-def gateway_config(mock_url: str) -> dict[str, object]:
-    """genai.yaml for the gateway: one upstream (the mock), one route. Health checks stay on, as in
-    production; vLLM's /metrics scraping is off because the mock is not vLLM."""
-    return {
-        "gateway": {
-            "upstreams": {
-                "mock": {
-                    "kind": "openai",
-                    "workers": [mock_url],
-                    "vllm_metrics": False,
-                    "health_path": "/health",
-                }
-            },
-            "models": {ROUTE_MODEL: {"targets": [{"upstream": "mock", "model": UPSTREAM_MODEL}]}},
-        }
+# The plain `gateway` target's chain: the one every run before issue 8 measured (no key check, no limits,
+# no ledger or audit log), so that its numbers stay comparable with the earlier tables. The `gateway-full`
+# target (servers_keyed.py) runs the default chain instead.
+PLAIN_POLICIES = ["context", "metrics", "access_log"]
+
+
+def gateway_config(mock_url: str, policies: list[str] | None = None) -> dict[str, object]:
+    """genai.yaml's gateway section: one upstream (the mock), one route. Health checks stay on, as in
+    production; vLLM's /metrics scraping is off because the mock is not vLLM. ``policies`` None: the
+    gateway's default chain."""
+    gateway: dict[str, object] = {
+        "upstreams": {
+            "mock": {
+                "kind": "openai",
+                "workers": [mock_url],
+                "vllm_metrics": False,
+                "health_path": "/health",
+            }
+        },
+        "models": {ROUTE_MODEL: {"targets": [{"upstream": "mock", "model": UPSTREAM_MODEL}]}},
     }
+    if policies is not None:
+        gateway["policies"] = policies
+    return {"gateway": gateway}
 
 
-def start_gateway(workdir: Path, core: int, mock_url: str, genai_bin: Path) -> Server:
-    """`genai gateway` (uvicorn, one worker) with its default INFO access log going to a file."""
+def start_gateway(
+    workdir: Path,
+    core: int,
+    mock_url: str,
+    genai_bin: Path,
+    *,
+    name: str = "gateway",
+    config: dict[str, object] | None = None,
+    env: Env | None = None,
+) -> Server:
+    """`genai gateway` (uvicorn, one worker) with its default INFO access log going to a file. Without
+    ``config``: the plain target, authentication off and the pre-issue-8 chain (PLAIN_POLICIES)."""
     port = free_port()
-    config = workdir / "genai.yaml"
-    config.write_text(yaml.safe_dump(gateway_config(mock_url), sort_keys=False))
-    env: Env = {"GENAI_CONFIG": str(config), "GENAI_HOME": str(workdir / "genai-home")}
+    home = workdir / f"{name}-home"
+    config_file = workdir / f"{name}.yaml"
+    if config is None:
+        config = gateway_config(mock_url, PLAIN_POLICIES)
+        env = {"GENAI_AUTH__ENABLED": "false", **(env or {})}
+    config_file.write_text(yaml.safe_dump(config, sort_keys=False))
+    child_env: Env = {"GENAI_CONFIG": str(config_file), "GENAI_HOME": str(home), **(env or {})}
     # --lazy-embeddings: the embedding model is not part of this route; loading torch would only
     # occupy the gateway's core while the benchmark runs.
     command = [str(genai_bin), "gateway", "--lazy-embeddings", "--host", "127.0.0.1", "--port", str(port)]
-    return start("gateway", command, core, port, "/readyz", workdir / "gateway.log", env=env, cwd=workdir)
+    log = workdir / f"{name}.log"
+    return start(name, command, core, port, "/readyz", log, env=child_env, cwd=workdir)
 
 
 def litellm_config(mock_url: str) -> dict[str, object]:
-    """LiteLLM proxy config: the same route, no database, no callbacks, and no master key: the gateway
-    has no authentication yet, so neither proxy checks keys (LiteLLM refuses to start keyless unless told
-    to, and checking a key would only add to its latency)."""
+    """LiteLLM proxy config: the same route, no database, no callbacks, and no master key, the
+    counterpart of the plain `gateway` target, which checks no key either (LiteLLM refuses to start
+    keyless unless told to). ``litellm-keyed`` (servers_keyed.py) adds the key check and limits."""
     return {
         "model_list": [
             {
@@ -213,14 +238,22 @@ def litellm_env() -> Env:
     }
 
 
-def start_litellm(workdir: Path, core: int, mock_url: str, litellm_bin: Path) -> Server:
+def start_litellm(
+    workdir: Path,
+    core: int,
+    mock_url: str,
+    litellm_bin: Path,
+    *,
+    name: str = "litellm",
+    config: dict[str, object] | None = None,
+) -> Server:
     port = free_port()
-    config = workdir / "litellm.yaml"
-    config.write_text(yaml.safe_dump(litellm_config(mock_url), sort_keys=False))
+    config_file = workdir / f"{name}.yaml"
+    config_file.write_text(yaml.safe_dump(config or litellm_config(mock_url), sort_keys=False))
     command = [
         str(litellm_bin),
         "--config",
-        str(config),
+        str(config_file),
         "--host",
         "127.0.0.1",
         "--port",
@@ -229,12 +262,12 @@ def start_litellm(workdir: Path, core: int, mock_url: str, litellm_bin: Path) ->
         "1",
     ]
     return start(
-        "litellm",
+        name,
         command,
         core,
         port,
         "/health/liveliness",
-        workdir / "litellm.log",
+        workdir / f"{name}.log",
         env=litellm_env(),
         cwd=workdir,
         timeout=180.0,
