@@ -399,6 +399,7 @@ def main(argv: list[str] | None = None) -> None:
     args.out.write_text(json.dumps(data, indent=1))
     text = report.render(data)
     if args.markdown:
+        args.markdown.parent.mkdir(parents=True, exist_ok=True)
         args.markdown.write_text(text + "\n")
     print(text)
     print(f"\nresults: {args.out}; server logs: {workdir}; {meta['wall_s']:.0f} s", file=sys.stderr)
