@@ -9,12 +9,10 @@ import json
 import subprocess
 from importlib import metadata
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from genai.settings import Settings
+from genai.settings.masking import mask_secrets
 
-_SECRET_MARKERS = ("password", "secret", "token", "api_key", "apikey")
 _CHECKOUT = Path(__file__).resolve().parents[1]
 
 
@@ -46,28 +44,5 @@ def code_version() -> str:
 def settings_digest(settings: Settings) -> str:
     """sha256 of the settings as canonical JSON, secrets masked: the same settings give the same digest,
     and the digest never leaks a password."""
-    data = _masked(settings.model_dump(mode="json"))
+    data = mask_secrets(settings.model_dump(mode="json"))
     return hashlib.sha256(json.dumps(data, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
-
-
-def _masked(data: Any, key: str = "") -> Any:
-    if isinstance(data, dict):
-        return {k: _masked(v, k) for k, v in data.items()}
-    if isinstance(data, list):
-        return [_masked(v, key) for v in data]
-    if isinstance(data, str):
-        if data and any(marker in key.lower() for marker in _SECRET_MARKERS):
-            return "****"
-        if "://" in data:
-            return _without_password(data)
-    return data
-
-
-def _without_password(url: str) -> str:
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return url
-    if parts.password is None:
-        return url
-    return urlunsplit(parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":****@", 1)))

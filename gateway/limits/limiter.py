@@ -15,23 +15,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from urllib.parse import urlsplit, urlunsplit
 
 from gateway.limits.memory import MemoryLimiter
 from gateway.limits.plan import Decision, Plan, Settlement
 from gateway.limits.redis_backend import RedisLimiter
 from gateway.telemetry import metrics
+from genai.settings.masking import mask_url
 
 logger = logging.getLogger(__name__)
 
 
 def masked(url: str) -> str:
     """``url`` with any password replaced, for log lines."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
-    return urlunsplit(parts._replace(netloc=netloc))
+    return mask_url(url, "***")
 
 
 class Limiter:

@@ -21,9 +21,10 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import unquote, urlparse, urlsplit
+from urllib.parse import unquote, urlparse
 
 from gateway.telemetry.metrics import REGISTRY_POLLS_FAILED, REGISTRY_UP
+from genai.settings.masking import mask_url
 from registry.snapshot import RegistrySnapshot
 
 log = logging.getLogger(__name__)
@@ -45,11 +46,7 @@ def sqlite_file(tracking_uri: str) -> Path | None:
 
 def shown_uri(tracking_uri: str) -> str:
     """The URI as logs and /readyz show it: a password in it is masked."""
-    parts = urlsplit(tracking_uri)
-    if not parts.password:
-        return tracking_uri
-    netloc = f"{parts.username}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
-    return parts._replace(netloc=netloc).geturl()
+    return mask_url(tracking_uri, "***")
 
 
 def mlflow_loader(tracking_uri: str) -> Loader:

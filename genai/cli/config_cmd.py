@@ -3,40 +3,12 @@
 from __future__ import annotations
 
 import json
-from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import typer
 
+from genai.settings.masking import mask_secrets
+
 app = typer.Typer(help="Inspect the platform's settings.", no_args_is_help=True)
-
-_SECRET_KEYS = ("password", "secret", "token", "api_key", "apikey")
-
-
-def mask_url(url: str) -> str:
-    """Hide the password in a URL such as postgresql+psycopg://user:pw@host/db."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return url
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":****@", 1)
-    return urlunsplit(parts._replace(netloc=netloc))
-
-
-def mask_secrets(data: Any, key: str = "") -> Any:
-    """Walk plain settings data, masking secret-looking keys and passwords inside URLs."""
-    if isinstance(data, dict):
-        return {k: mask_secrets(v, k) for k, v in data.items()}
-    if isinstance(data, list):
-        return [mask_secrets(v, key) for v in data]
-    if isinstance(data, str):
-        if data and any(marker in key.lower() for marker in _SECRET_KEYS):
-            return "****"
-        if "://" in data:
-            return mask_url(data)
-    return data
 
 
 @app.command("show")
