@@ -54,79 +54,8 @@ import machine
 import report
 import servers
 import servers_keyed
-
-from benchmarks.provenance import RESULTS_DIR
-
-TARGETS = ("direct", "relay", "gateway", "gateway-full", "litellm", "litellm-keyed")
-KEYED = ("gateway-full", "litellm-keyed")  # they check a key and count limits in Redis
-
-
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--out",
-        type=Path,
-        default=RESULTS_DIR / "gateway.json",
-        help="the results as JSON, with the commit measured (default: docs/benchmarks/results/gateway.json)",
-    )
-    parser.add_argument("--markdown", type=Path, help="also write the tables to this file")
-    parser.add_argument(
-        "--targets",
-        nargs="+",
-        choices=TARGETS,
-        default=list(TARGETS),
-        help="what to measure, in this order (--targets direct relay gateway gateway-full leaves LiteLLM "
-        "out); gateway-full and litellm-keyed check a key and count limits in Redis",
-    )
-    parser.add_argument("--rates", type=float, nargs="+", default=[25, 50, 75, 100, 200, 400, 800, 1600])
-    parser.add_argument("--stream-rates", type=float, nargs="+", default=[10, 25, 50, 100, 200, 400])
-    parser.add_argument(
-        "--concurrency",
-        type=int,
-        nargs="+",
-        default=[16, 64, 256],
-        help="closed-loop connections (maximum throughput is the best of these)",
-    )
-    parser.add_argument("--stream-concurrency", type=int, nargs="+", default=[16, 64])
-    parser.add_argument("--duration", type=float, default=10.0, help="measured seconds per load level")
-    parser.add_argument("--warmup", type=float, default=2.0, help="unmeasured seconds before each")
-    parser.add_argument(
-        "--min-requests",
-        type=int,
-        default=1000,
-        help="measured requests at least, per open-loop level (longer at low rates)",
-    )
-    parser.add_argument("--stream-min-requests", type=int, default=500)
-    parser.add_argument("--timeout", type=float, default=10.0, help="per-request timeout, seconds")
-    parser.add_argument("--max-p99-ms", type=float, default=1000.0, help="p99 bound of a sustained rate")
-    parser.add_argument("--chunks", type=int, default=16, help="content chunks per streamed answer")
-    parser.add_argument("--chunk-interval-ms", type=float, default=1.0)
-    parser.add_argument("--proxy-core", type=int, default=0)
-    parser.add_argument("--client-core", type=int, default=1, help="the load generator's and the mock's")
-    parser.add_argument("--pause", type=float, default=1.0, help="seconds of rest between load levels")
-    parser.add_argument("--genai-bin", type=Path, default=servers.ROOT / ".venv" / "bin" / "genai")
-    parser.add_argument(
-        "--litellm-bin", type=Path, default=servers.ROOT / ".venv-litellm" / "bin" / "litellm"
-    )
-    parser.add_argument("--workdir", type=Path, help="configs and server logs (default: a temp dir)")
-    parser.add_argument(
-        "--ledger-database-url",
-        help="gateway-full's ledger and audit database (default: SQLite under its home in the workdir)",
-    )
-    parser.add_argument(
-        "--noise-threshold",
-        type=float,
-        default=0.15,
-        help="cores other processes may use during a level before it is measured again",
-    )
-    parser.add_argument("--noise-retries", type=int, default=2)
-    parser.add_argument(
-        "--quiet-wait",
-        type=float,
-        default=300.0,
-        help="longest wait, seconds, for other processes to calm down before a retry",
-    )
-    return parser.parse_args(argv)
+from run_options import KEYED
+from run_options import parse_args as parse_options
 
 
 def _progress(name: str, row: dict[str, Any]) -> None:
@@ -373,7 +302,7 @@ def versions(args: argparse.Namespace) -> dict[str, str]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = parse_args(argv)
+    args = parse_options(argv, __doc__.split("\n\n")[0])
     # The load generator shares the client core with the mock; the proxy core stays free for the proxy.
     os.sched_setaffinity(0, {args.client_core})
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="bench-gateway-"))
