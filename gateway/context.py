@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
+    from gateway.policies.usage import GuardEvent
     from gateway.principal import Principal
     from genai.ingest.records import ScoredChunk
     from registry.snapshot import VersionEntry
@@ -35,6 +36,11 @@ class RequestContext:
     context_window: int | None = None  # the model's, when known (the context policy fits its chunks in it)
     # The chunks the context policy put into the prompt, best first (the extractive kind answers from them):
     retrieved: Sequence[ScoredChunk] | None = None
+    # Filled in by the policies, read by the usage record (gateway.api.exchange):
+    cache_level: str | None = None  # "l1" / "l2" (a hit) or "miss"; None: the request was not cacheable
+    saved_usage: dict[str, int] | None = None  # a hit's original usage (tokens not spent again)
+    guard_events: list[GuardEvent] = field(default_factory=list)
+    response_retries: int = 0
     # Filled in by the router, read by metrics and logs:
     upstream: str | None = None
     worker: str | None = None

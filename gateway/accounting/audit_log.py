@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Table, insert, select
 
 from gateway.accounting.rows import Row, now_iso, to_database
+from gateway.policies.usage import guard_labels
 from genai.accounting.chain import GENESIS, canonical_time, entry_hash
 
 if TYPE_CHECKING:
@@ -59,6 +60,7 @@ def audit_row(record: UsageRecord, content: str | None) -> Row:
         "status": record.status,
         "reason": record.error_type,
         "content": content,
+        "guards": guard_labels(record.guard_events),
     }
 
 

@@ -116,6 +116,19 @@ def price_of(record: UsageRecord, settings: AccountingSettings) -> tuple[float |
     return cost, rate.version
 
 
+def saved_cost_of(record: UsageRecord, settings: AccountingSettings) -> float | None:
+    """What a cache hit did not spend: its cached answer's tokens at today's token rates (GPU time left
+    out); None for a miss, an unpriced model or a hit whose original usage is unknown."""
+    if not record.cache_hit:
+        return None
+    if record.saved_prompt_tokens is None and record.saved_completion_tokens is None:
+        return None
+    rate = resolve_rate(record.model, record.price, settings, record.model_version)
+    if rate is None:
+        return None
+    return rate.token_cost(record.saved_prompt_tokens or 0, record.saved_completion_tokens or 0)
+
+
 def estimate_cost(price: Rates | None, prompt_tokens: int, max_tokens: int | None) -> float | None:
     """The most a request should cost at ``price``'s token rates: its prompt tokens plus ``max_tokens``
     completion tokens (``DEFAULT_ESTIMATE_COMPLETION_TOKENS`` when the request sets none). None for an

@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import String, Table
 
+from gateway.policies.usage import guard_labels
+
 if TYPE_CHECKING:
     from sqlalchemy import Connection
 
@@ -44,8 +46,14 @@ def _ms(seconds: float | None) -> float | None:
     return None if seconds is None else round(seconds * 1000, 3)
 
 
-def usage_row(record: UsageRecord, cost_usd: float | None, price_version: str | None) -> Row:
+def usage_row(
+    record: UsageRecord,
+    cost_usd: float | None,
+    price_version: str | None,
+    saved_cost_usd: float | None = None,
+) -> Row:
     """The ledger row of ``record`` (JSON values; ``created_at`` is when the answer finished)."""
+    saved = record.saved_prompt_tokens, record.saved_completion_tokens
     return {
         "request_id": fit_request_id(record.request_id),
         "created_at": now_iso(),
@@ -70,6 +78,11 @@ def usage_row(record: UsageRecord, cost_usd: float | None, price_version: str | 
         "cost_usd": cost_usd,
         "price_version": price_version,
         "cache_hit": record.cache_hit,
+        "cache_level": record.cache_level,
+        "saved_tokens": None if saved == (None, None) else (saved[0] or 0) + (saved[1] or 0),
+        "saved_cost_usd": saved_cost_usd,
+        "guard_events": guard_labels(record.guard_events),
+        "response_retries": record.response_retries,
         "error_type": record.error_type,
     }
 

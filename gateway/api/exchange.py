@@ -88,4 +88,13 @@ def usage_record(exchange: Exchange) -> UsageRecord:
         record.cached_tokens = usage.get("cached_tokens")
         record.attempts, record.fallbacks = ctx.attempts, ctx.fallbacks
         record.router_seconds = ctx.router_seconds
+        if ctx.cache_level is not None:
+            record.cache_level = ctx.cache_level
+            record.cache_hit = ctx.cache_level != "miss"
+        if ctx.saved_usage is not None:
+            record.saved_prompt_tokens = ctx.saved_usage.get("prompt_tokens")
+            record.saved_completion_tokens = ctx.saved_usage.get("completion_tokens")
+        if ctx.guard_events:
+            record.guard_events = tuple(ctx.guard_events)
+        record.response_retries = ctx.response_retries
     return record

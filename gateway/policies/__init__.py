@@ -26,6 +26,10 @@ POLICIES: dict[str, str] = {
     "limits": "gateway.policies.limits:LimitsPolicy",
     "ledger": "gateway.policies.ledger:LedgerPolicy",
     "audit": "gateway.policies.audit:AuditPolicy",
+    "screening": "gateway.policies.screening:ScreeningPolicy",
+    "cache": "gateway.policies.cache:CachePolicy",
+    "response_format": "gateway.policies.response_format:ResponseFormatPolicy",
+    "output_filter": "gateway.policies.output_filter:OutputFilterPolicy",
 }
 
 

@@ -64,6 +64,9 @@ class Call:
     notes: dict[str, Any] = field(default_factory=dict)  # per-request state a policy keeps between hooks
     # Headers a policy adds to the answer (rate-limit counters, cache status), JSON and streams alike:
     response_headers: dict[str, str] | None = None
+    # What answers the call when no ``before`` hook does, set by ``PolicyChain.run``: an ``after`` hook may
+    # ask it again (``response_format`` retries an answer that failed validation).
+    upstream: Upstream | None = None
 
     def add_headers(self, headers: dict[str, str]) -> None:
         if self.response_headers is None:
@@ -166,6 +169,7 @@ class PolicyChain:
         then goes through every ``after`` hook. A streamed answer comes back as the upstream's events:
         hand it to ``events`` for the per-chunk hooks."""
         answer: Answer | None = None
+        call.upstream = upstream
         for policy in self._before:
             answer = await policy.before(call)
             if answer is not None:

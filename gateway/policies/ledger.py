@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import anyio
 
-from gateway.accounting.pricing import price_of
+from gateway.accounting.pricing import price_of, saved_cost_of
 from gateway.accounting.rows import Row, insert_usage, usage_row
 from gateway.accounting.spool import Spool
 from gateway.accounting.writer import BatchWriter
@@ -71,7 +71,7 @@ class LedgerPolicy(Policy):
             if child is None:  # bounded: only model names the gateway serves
                 child = self._cost_children[record.model] = COST_USD.labels(record.model)
             child.inc(cost)
-        self.writer.put(usage_row(record, cost, version))
+        self.writer.put(usage_row(record, cost, version, saved_cost_of(record, self.accounting)))
 
     def _write(self, rows: list[Row], replayed: bool) -> None:
         from genai.db import get_engine

@@ -1,6 +1,7 @@
 """The ``metrics`` policy: each finished request counted in the gateway's Prometheus series.
 
-Requests, latency, errors, tokens (prompt / completion / cached) and time to first token, all from the
+Requests, latency, errors, tokens (prompt / completion / cached), time to first token, cache lookups
+and the tokens hits saved, and guard events (screening, output filtering), all from the
 request's ``UsageRecord``. Only model names the gateway serves become labels (an unknown name is counted
 under ``model=""``), so clients cannot grow the series without bound. Attempt-level series (retries,
 fallbacks, a failed attempt's error) stay with the router, which sees every attempt.
@@ -12,7 +13,16 @@ from typing import Any, ClassVar
 
 from gateway.policies.base import Policy
 from gateway.policies.usage import UsageRecord
-from gateway.telemetry.metrics import ERRORS, LATENCY, REQUESTS, TIME_TO_FIRST_TOKEN, TOKENS
+from gateway.telemetry.metrics import (
+    CACHE_LOOKUPS,
+    CACHE_SAVED_TOKENS,
+    ERRORS,
+    GUARD_EVENTS,
+    LATENCY,
+    REQUESTS,
+    TIME_TO_FIRST_TOKEN,
+    TOKENS,
+)
 
 # Endpoints whose requests carry a model: they get the per-model series.
 _MODEL_ENDPOINTS = frozenset({"chat", "completions", "embeddings"})
@@ -50,6 +60,13 @@ class MetricsPolicy(Policy):
             self._child(TOKENS, model, "cached").inc(record.cached_tokens)
         if record.time_to_first_token is not None:
             self._child(TIME_TO_FIRST_TOKEN, model).observe(record.time_to_first_token)
+        if record.cache_level is not None:
+            self._child(CACHE_LOOKUPS, model, endpoint, record.cache_level).inc()
+            saved = (record.saved_prompt_tokens or 0) + (record.saved_completion_tokens or 0)
+            if saved:
+                self._child(CACHE_SAVED_TOKENS, model).inc(saved)
+        for event in record.guard_events:  # bounded labels: the policies' own names, never client text
+            self._child(GUARD_EVENTS, event.stage, event.check, event.kind, event.action).inc(event.count)
         if record.failed:
             status = record.status
             error_type = record.error_type or ("client_closed" if status == 499 else f"http_{status}")

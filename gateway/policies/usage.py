@@ -10,7 +10,32 @@ for usage, whether or not the client did.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Literal, Protocol
+
+GuardStage = Literal["input", "output"]
+
+
+@dataclass(frozen=True, slots=True)
+class GuardEvent:
+    """One finding of a screening or output policy about one request. It names the kind of data or
+    pattern found, never the text itself (the usage ledger, the audit log and the metrics keep it)."""
+
+    stage: GuardStage  # the prompt ("input") or the answer ("output")
+    check: str  # "pii", "injection", "content", "schema"
+    kind: str  # what was found: "email", "card", "ignore_instructions", a deny-list's "term"...
+    action: str  # what was done: "flag", "redact", "block", "mask", "retry"
+    count: int = 1
+
+    def label(self) -> str:
+        """``stage:check:kind:action``, the form the ledger and the audit log store."""
+        return f"{self.stage}:{self.check}:{self.kind}:{self.action}"
+
+
+def guard_labels(events: tuple[GuardEvent, ...] | list[GuardEvent]) -> str | None:
+    """The events as one comma-separated text (a count above one as ``xN``), None for no events."""
+    if not events:
+        return None
+    return ",".join(e.label() if e.count == 1 else f"{e.label()}x{e.count}" for e in events)
 
 
 @dataclass(slots=True)
@@ -33,6 +58,12 @@ class UsageRecord:
     subject: str | None = None
     price: Price | None = None  # the registered version's price entry; settings prices cover the rest
     cache_hit: bool = False  # answered from the gateway's cache
+    cache_level: str | None = None  # "l1" or "l2" for a hit, "miss" for a cacheable miss, None otherwise
+    # A hit's tokens: what the cached answer used when it was first computed, and did not use again now.
+    saved_prompt_tokens: int | None = None
+    saved_completion_tokens: int | None = None
+    guard_events: tuple[GuardEvent, ...] = ()  # what screening and output filtering found and did
+    response_retries: int = 0  # upstream calls again after an answer failed response_format validation
     served: bool = False  # whether the gateway serves ``model`` (only such names become metric labels)
     served_model: str | None = None  # the name the upstream that answered knows the model by
     upstream: str | None = None  # the upstream that served the last attempt

@@ -125,3 +125,21 @@ LIMITS_IN_PROCESS = Counter(
     "Requests whose limits were checked in this process because the configured Redis was unreachable.",
     registry=REGISTRY,
 )
+CACHE_LOOKUPS = Counter(
+    "genai_gateway_cache_lookups",
+    "Cacheable requests by model, endpoint and result (l1 or l2 for a hit, miss).",
+    ["model", "endpoint", "result"],
+    registry=REGISTRY,
+)
+CACHE_SAVED_TOKENS = Counter(
+    "genai_gateway_cache_saved_tokens",
+    "Tokens cache hits did not spend again, by model.",
+    ["model"],
+    registry=REGISTRY,
+)
+GUARD_EVENTS = Counter(
+    "genai_gateway_guard_events",
+    "Screening and output-filter findings, by stage (input, output), check, kind and action.",
+    ["stage", "check", "kind", "action"],
+    registry=REGISTRY,
+)

@@ -15,7 +15,7 @@ from typing import Literal
 from pydantic import BaseModel
 from sqlalchemy import select
 
-from genai.accounting.chain import GENESIS, HASHED_FIELDS, entry_hash
+from genai.accounting.chain import GENESIS, HASHED_FIELDS, OPTIONAL_HASHED_FIELDS, entry_hash
 
 _READ_BATCH = 1000
 
@@ -53,6 +53,7 @@ class AuditEntry(BaseModel):
     decision: str
     status: int
     reason: str | None
+    guards: str | None = None  # guard events: stage:check:kind:action, ...
     has_content: bool
 
 
@@ -77,7 +78,7 @@ def _break_of(row: object, seq: int, prev_hash: str) -> ChainBreak | None:
             expected=prev_hash,
             found=stored_prev,
         )
-    fields = {name: getattr(row, name) for name in HASHED_FIELDS}
+    fields = {name: getattr(row, name) for name in (*HASHED_FIELDS, *OPTIONAL_HASHED_FIELDS)}
     recomputed = entry_hash(stored_prev, fields)
     stored: str = getattr(row, "entry_hash")  # noqa: B009
     if recomputed != stored:
@@ -141,6 +142,7 @@ def list_entries(
             decision=row.decision,
             status=row.status,
             reason=row.reason,
+            guards=row.guards,
             has_content=row.content is not None,
         )
         for row in rows

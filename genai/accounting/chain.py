@@ -1,10 +1,11 @@
 """The audit log's hash chain: which fields of an entry are hashed, and how.
 
 ``entry_hash = sha256(prev_hash + canonical(entry))`` where ``canonical`` is the JSON of the entry's
-fields (seq, at, request_id, actor, tenant, route, model, decision, status, reason, content) with sorted
-keys and no spaces; ``at`` as UTC ``YYYY-MM-DDTHH:MM:SS.ffffffZ``, ``content`` (the Fernet token) as
-its ASCII text. The first entry's ``prev_hash`` is ``GENESIS``. The gateway computes it when it writes an
-entry and ``genai audit verify`` recomputes it, so both import this one definition.
+fields (seq, at, request_id, actor, tenant, route, model, decision, status, reason, content, and
+``guards`` when an entry has guard events: entries written before the column existed hash as they did)
+with sorted keys and no spaces; ``at`` as UTC ``YYYY-MM-DDTHH:MM:SS.ffffffZ``, ``content`` (the Fernet
+token) as its ASCII text. The first entry's ``prev_hash`` is ``GENESIS``. The gateway computes it when it
+writes an entry and ``genai audit verify`` recomputes it, so both import this one definition.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ HASHED_FIELDS = (
     "reason",
     "content",
 )
+OPTIONAL_HASHED_FIELDS = ("guards",)  # hashed only when not None
 
 
 def canonical_time(at: datetime) -> str:
@@ -47,6 +49,9 @@ def canonical(fields: dict[str, Any]) -> str:
         elif isinstance(value, bytes | bytearray | memoryview):
             value = bytes(value).decode("ascii", errors="backslashreplace")
         values[name] = value
+    for name in OPTIONAL_HASHED_FIELDS:
+        if fields.get(name) is not None:
+            values[name] = fields[name]
     return json.dumps(values, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
 
 

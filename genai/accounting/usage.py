@@ -41,6 +41,11 @@ class UsageEntry(BaseModel):
     cost_usd: float | None
     price_version: str | None
     cache_hit: bool
+    cache_level: str | None = None
+    saved_tokens: int | None = None
+    saved_cost_usd: float | None = None
+    guard_events: str | None = None
+    response_retries: int = 0
     error_type: str | None
 
 

@@ -50,5 +50,6 @@ class AuditEntryRow(Base):
     status: Mapped[int] = mapped_column(Integer)
     reason: Mapped[str | None] = mapped_column(Text)
     content: Mapped[bytes | None] = mapped_column(LargeBinary)  # prompt and answer, encrypted, if asked for
+    guards: Mapped[str | None] = mapped_column(Text)  # guard events (stage:check:kind:action, ...)
     prev_hash: Mapped[str] = mapped_column(String(64))
     entry_hash: Mapped[str] = mapped_column(String(64))

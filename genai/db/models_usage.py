@@ -48,4 +48,9 @@ class UsageRow(Base):
     cost_usd: Mapped[float | None] = mapped_column(Float)  # None: the model has no price (never a silent 0)
     price_version: Mapped[str | None] = mapped_column(String(64))
     cache_hit: Mapped[bool] = mapped_column(Boolean, default=False)
+    cache_level: Mapped[str | None] = mapped_column(String(8))  # l1, l2 (hits) or miss
+    saved_tokens: Mapped[int | None] = mapped_column(Integer)  # a hit's tokens, not spent again
+    saved_cost_usd: Mapped[float | None] = mapped_column(Float)
+    guard_events: Mapped[str | None] = mapped_column(String(1024))  # stage:check:kind:action, ...
+    response_retries: Mapped[int] = mapped_column(Integer, default=0)
     error_type: Mapped[str | None] = mapped_column(String(128))

@@ -21,10 +21,12 @@ from genai.settings.gateway import (
 from genai.settings.ingestion import PIPELINE_SCHEMA, ChunkingSettings, IngestSettings
 from genai.settings.limits import LimitsSettings, TierLimits
 from genai.settings.orchestration import PrefectSettings
+from genai.settings.output import OutputSettings
 from genai.settings.placeholder import PlaceholderSection
 from genai.settings.registry import EvaluationSettings, GateSettings, RegistrySettings
 from genai.settings.reports import ReportsSettings
 from genai.settings.root import Settings, get_settings
+from genai.settings.screening import ScreeningSettings
 from genai.settings.section import SettingsSection
 from genai.settings.stores import DocumentStoreSettings, QdrantSettings
 from genai.settings.tenants import TenantSettings
@@ -47,6 +49,7 @@ __all__ = [
     "ModelPrice",
     "ModelRoute",
     "OidcSettings",
+    "OutputSettings",
     "PlaceholderSection",
     "PrefectSettings",
     "QdrantSettings",
@@ -54,6 +57,7 @@ __all__ = [
     "ReportsSettings",
     "RetrySettings",
     "RouteTarget",
+    "ScreeningSettings",
     "Settings",
     "SettingsSection",
     "TenantSettings",

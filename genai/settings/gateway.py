@@ -93,7 +93,19 @@ class ModelRoute(SettingsSection):
 
 
 # The request policies the gateway knows (gateway/policies/, one module each), by the name a setting uses.
-PolicyName = Literal["auth", "limits", "context", "metrics", "access_log", "ledger", "audit"]
+PolicyName = Literal[
+    "auth",
+    "limits",
+    "screening",
+    "context",
+    "response_format",
+    "cache",
+    "output_filter",
+    "metrics",
+    "access_log",
+    "ledger",
+    "audit",
+]
 # Who may call first, then how much; context changes the prompt; the sinks last. Authentication and the
 # ledger and audit switch themselves off by their own settings (auth.enabled, accounting.ledger / audit).
 _DEFAULT_POLICIES: tuple[PolicyName, ...] = (

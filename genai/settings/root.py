@@ -33,8 +33,10 @@ from genai.settings.gateway import GatewaySettings
 from genai.settings.ingestion import ChunkingSettings, IngestSettings
 from genai.settings.limits import LimitsSettings
 from genai.settings.orchestration import PrefectSettings
+from genai.settings.output import OutputSettings
 from genai.settings.registry import RegistrySettings
 from genai.settings.reports import ReportsSettings
+from genai.settings.screening import ScreeningSettings
 from genai.settings.stores import DocumentStoreSettings, QdrantSettings
 from genai.settings.tenants import TenantSettings
 
@@ -73,6 +75,8 @@ class Settings(BaseSettings):
     limits: LimitsSettings = Field(default_factory=LimitsSettings)
     tenants: dict[str, TenantSettings] = Field(default_factory=dict)
     accounting: AccountingSettings = Field(default_factory=AccountingSettings)
+    screening: ScreeningSettings = Field(default_factory=ScreeningSettings)
+    output: OutputSettings = Field(default_factory=OutputSettings)
     # models: the MLflow registry, evaluation and promotion gates
     registry: RegistrySettings = Field(default_factory=RegistrySettings)
     # reserved for coming features: no fields yet, and any value given is refused

@@ -26,7 +26,7 @@ from genai.db.engine import configure_sqlite_connection, normalize_url
 from genai.db.migrate import alembic_config, downgrade_database, upgrade_engine
 
 TABLES = {"documents", "chunks", "quarantine", "ingest_runs", "api_keys", "audit_log", "usage_records"}
-HEAD = "0002_access_and_usage"
+HEAD = "0003_cache_and_guards"
 
 
 def _schema_state(url: str) -> tuple[list[object], set[str], str | None]:

@@ -25,6 +25,8 @@ SECTION_FIELDS: list[tuple[str, str, str, Any]] = [
     ("auth", "key_cache_seconds", "7", 7.0),
     ("limits", "budget_period", "day", "day"),
     ("accounting", "batch_size", "50", 50),
+    ("screening", "injection", "block", "block"),
+    ("output", "deny_action", "block", "block"),
 ]
 RESERVED_SECTIONS = ["cache", "reports", "batch"]
 TOP_LEVEL_FIELDS = [

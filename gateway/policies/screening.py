@@ -1,0 +1,11 @@
+"""The ``screening`` policy: being built (issue 9): passes requests through until then."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from gateway.policies.base import Policy
+
+
+class ScreeningPolicy(Policy):
+    name: ClassVar[str] = "screening"
