@@ -6,7 +6,9 @@ A ``Policy`` may act at five points of a request, each an optional method:
   OpenAI-style error and status (authentication, rate limits, budgets, input screening), change
   ``call.body`` (context enhancement), or return an answer to skip the upstream altogether (a cache hit):
   a dict for a plain call, an async iterator of SSE events for a streamed one. Later policies' ``before``
-  and the upstream are then skipped; ``after`` still runs on a returned dict.
+  and the upstream are then skipped, and only the policies listed after the one that answered run their
+  ``after`` and stream hooks on it: a stored answer already went through the earlier ones' hooks when it
+  was first made (its citations added, its format validated), so a replay must not pass them again.
 * ``after(call, answer)``: a complete (non-streamed) answer, in OpenAI's format; returns the answer to
   send, changed or not (output filtering, caching the answer).
 * ``on_chunk(call, event)``: each streamed SSE event as it goes to the client (``data: {...}\\n\\n``,
@@ -67,6 +69,8 @@ class Call:
     # What answers the call when no ``before`` hook does, set by ``PolicyChain.run``: an ``after`` hook may
     # ask it again (``response_format`` retries an answer that failed validation).
     upstream: Upstream | None = None
+    # The policy whose ``before`` answered (a cache hit); None when the upstream did:
+    answered_by: Policy | None = None
 
     def add_headers(self, headers: dict[str, str]) -> None:
         if self.response_headers is None:
@@ -145,6 +149,15 @@ class PolicyChain:
         self._chunk = tuple(p for p in self.policies if _implements(p, "on_chunk"))
         self._end = tuple(p for p in self.policies if _implements(p, "on_stream_end"))
         self._sinks = tuple(p for p in self.policies if _implements(p, "record"))
+        self._position = {id(policy): index for index, policy in enumerate(self.policies)}
+
+    def _after_answerer(self, call: Call, hooks: tuple[Policy, ...]) -> tuple[Policy, ...]:
+        """``hooks`` that concern ``call``'s answer: all of them, or, for an answer a policy's ``before``
+        gave, those of the policies listed after that one."""
+        if call.answered_by is None:
+            return hooks
+        first = self._position[id(call.answered_by)]
+        return tuple(policy for policy in hooks if self._position[id(policy)] > first)
 
     @property
     def names(self) -> list[str]:
@@ -173,19 +186,20 @@ class PolicyChain:
         for policy in self._before:
             answer = await policy.before(call)
             if answer is not None:
+                call.answered_by = policy
                 break
         if answer is None:
             answer = await upstream(call)
         if isinstance(answer, dict):
-            for policy in self._after:
+            for policy in self._after_answerer(call, self._after):
                 answer = await policy.after(call, answer)
         return answer
 
     def events(self, call: Call, events: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
         """``events`` as the client gets them: through the ``on_chunk`` and ``on_stream_end`` hooks, or
         untouched when no policy has one."""
-        chunk_hooks = tuple(policy for policy in self._chunk if policy.applies(call))
-        end_hooks = tuple(policy for policy in self._end if policy.applies(call))
+        chunk_hooks = tuple(p for p in self._after_answerer(call, self._chunk) if p.applies(call))
+        end_hooks = tuple(p for p in self._after_answerer(call, self._end) if p.applies(call))
         if not chunk_hooks and not end_hooks:
             return events
         return self._through_hooks(call, events, chunk_hooks, end_hooks)

@@ -17,7 +17,7 @@ import pytest
 from pydantic import ValidationError
 
 from gateway.context import RequestContext
-from gateway.policies import POLICIES, Call, PolicyChain, build_chain, policy_class
+from gateway.policies import POLICIES, Call, Policy, PolicyChain, build_chain, policy_class
 from gateway.policies.access_log import AccessLogPolicy
 from gateway.policies.metrics import MetricsPolicy
 from genai.settings.gateway import GatewaySettings, PolicyName
@@ -83,6 +83,52 @@ async def test_chain_runs_hooks_in_its_order_and_hands_streams_on_untouched_with
     watched = PolicyChain([Watch(seen)]).events(call, canned_events())
     assert [event async for event in watched] == CANNED_EVENTS
     assert seen.chunks["r-1"] == CANNED_EVENTS and seen.ended["r-1"] == 1
+
+
+class _Mark(Policy):
+    """Leaves its name in every answer and stream event it sees."""
+
+    def __init__(self, mark: str) -> None:
+        self.mark = mark
+
+    async def after(self, call: Call, answer: dict[str, Any]) -> dict[str, Any]:
+        return {**answer, "marks": [*answer.get("marks", []), self.mark]}
+
+    def on_chunk(self, call: Call, event: bytes) -> bytes:
+        return event + self.mark.encode()
+
+
+class _Replay(Policy):
+    """Answers from ``before`` as a cache hit would: a dict, or events for a stream."""
+
+    async def before(self, call: Call) -> Any:
+        if call.stream:
+            return canned_events()
+        return {"marks": ["stored"]}
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("stream", [False, True])
+async def test_an_answer_from_before_passes_only_hooks_of_the_policies_after_it(
+    stream: bool,
+) -> None:
+    # A replayed answer already went through the earlier policies' hooks when it was stored.
+    ctx = RequestContext("r-2", "m", "chat", time.monotonic() + 5, stream=stream)
+    call = Call(ctx, {"model": "m"})
+    replay = _Replay()
+    chain = PolicyChain([_Mark("early"), replay, _Mark("late")])
+
+    async def upstream(_: Call) -> dict[str, Any]:
+        raise AssertionError("a replayed answer never reaches the upstream")
+
+    answer = await chain.run(call, upstream)
+    assert call.answered_by is replay
+    if not stream:
+        assert answer == {"marks": ["stored", "late"]}
+        return
+    assert not isinstance(answer, dict)
+    events = [event async for event in chain.events(call, answer)]
+    assert events == [event + b"late" for event in CANNED_EVENTS]
 
 
 # --- hooks, over HTTP ---------------------------------------------------------------------------------------
