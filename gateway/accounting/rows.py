@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import String, Table
@@ -87,6 +88,16 @@ def usage_row(
     }
 
 
+@cache
+def _text_limits(table: Table) -> tuple[tuple[str, int], ...]:
+    """The bounded text columns of ``table`` and their lengths (looked up once per table, not per row)."""
+    return tuple(
+        (column.name, column.type.length)
+        for column in table.columns
+        if isinstance(column.type, String) and column.type.length
+    )
+
+
 def to_database(table: Table, row: Row, times: tuple[str, ...] = ("created_at",)) -> Row:
     """``row`` with its times parsed and its text cut to the column lengths of ``table``."""
     values = dict(row)
@@ -94,11 +105,10 @@ def to_database(table: Table, row: Row, times: tuple[str, ...] = ("created_at",)
         value = values.get(name)
         if isinstance(value, str):
             values[name] = datetime.fromisoformat(value)
-    for column in table.columns:
-        value = values.get(column.name)
-        length = getattr(column.type, "length", None)
-        if isinstance(value, str) and isinstance(column.type, String) and length and len(value) > length:
-            values[column.name] = value[:length]
+    for name, length in _text_limits(table):
+        value = values.get(name)
+        if isinstance(value, str) and len(value) > length:
+            values[name] = value[:length]
     return values
 
 
