@@ -1,0 +1,102 @@
+"""Prompt-injection heuristics: text that tries to take over the model's instructions. Kinds:
+
+* ``ignore_instructions``: "ignore / disregard / forget (all) (the) previous / above instructions",
+  "your new instructions are", "override your rules";
+* ``reveal_system_prompt``: asking for the system prompt, hidden instructions or initial rules to be
+  shown, printed, repeated;
+* ``role_play``: the known jailbreak frames: DAN / "do anything now", developer or god mode,
+  "pretend you are / act as ... with no restrictions", "you are no longer bound by";
+* ``hidden_text``: invisible characters (``hidden.py``).
+
+Phrases are matched on the imperative and its object together, so a text that talks about prompts or
+about injection ("how do I write a good system prompt?", "ignore the noise in this data") does not
+match. A cheap keyword scan runs first; the patterns only on a text that has one of the keywords.
+"""
+
+from __future__ import annotations
+
+import re
+
+from genai.guards.findings import Finding, without_overlaps
+from genai.guards.hidden import find_hidden
+
+KINDS: tuple[str, ...] = ("ignore_instructions", "reveal_system_prompt", "role_play", "hidden_text")
+
+_PREFILTER = re.compile(
+    r"(?i)ignore|disregard|forget|override|bypass|skip|new instructions|system prompt|instructions|"
+    r"prompt|dan\b|do anything now|developer mode|god mode|jailbreak|pretend|act as|roleplay|role-play|"
+    r"no longer|unrestricted|unfiltered|rules"
+)
+_PRIOR = (
+    r"(?:previous|prior|above|earlier|preceding|foregoing|original|initial|system|all|any|your|the|"
+    r"these|those|other)"
+)
+_ORDERS = (
+    r"(?:instructions?|prompts?|rules|directions|directives|guidelines|guardrails|constraints|context|"
+    r"commands|programming|policies|restrictions)"
+)
+_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    (
+        "ignore_instructions",
+        re.compile(
+            rf"(?i)\b(?:ignore|disregard|forget|override|bypass|skip|drop|abandon)\s+(?:about\s+)?"
+            rf"(?:(?:{_PRIOR}|of|what|everything|you\s+were\s+told|was\s+said|and)[\s,]+){{1,5}}"
+            rf"(?:{_ORDERS}|you\s+(?:were|have\s+been)\s+(?:told|given)|said\s+before|(?:was\s+)?said\s+above)"
+        ),
+    ),
+    (
+        "ignore_instructions",
+        re.compile(
+            r"(?i)\b(?:your\s+new\s+(?:instructions|task|rules)\s+(?:are|is)|from\s+now\s+on,?\s+you\s+"
+            r"(?:will|must|shall)\s+(?:ignore|not\s+follow|disregard)|new\s+system\s+prompt\s*:|"
+            r"\[?\s*system\s*(?:override|message)\s*\]?\s*:)"
+        ),
+    ),
+    (
+        "ignore_instructions",
+        re.compile(
+            r"(?i)\b(?:ignore|disregard|forget)\s+(?:all\s+(?:of\s+)?)?(?:the\s+|everything\s+)?"
+            r"(?:above|before|said\s+before|previously\s+said)(?=\s*(?:and\b|,|\.|;|:|!|$))"
+        ),
+    ),
+    (
+        "reveal_system_prompt",
+        re.compile(
+            r"(?i)\b(?:reveal|show|print|display|output|repeat|tell|give|leak|dump|share|spell\s+out|"
+            r"recite|write\s+out|what\s+(?:is|are|was|were))\s+(?:me\s+|us\s+)?(?:back\s+)?"
+            r"(?:(?:your|the|its|all|of|exact|full|entire|original|complete|hidden|secret|initial|verbatim)\s+){1,4}"
+            r"(?:system\s+(?:prompt|message|instructions)|(?:hidden|initial|original|secret|developer|pre-?prompt)"
+            r"\s+(?:instructions|prompt|rules)|instructions\s+you\s+were\s+given|prompt\s+above|"
+            r"(?:text|words|everything)\s+above)"
+        ),
+    ),
+    (
+        "reveal_system_prompt",
+        re.compile(
+            r"(?i)\b(?:repeat|print|output)\s+(?:everything|all|the\s+text|the\s+words)\s+"
+            r"(?:above|before\s+this|starting\s+with\s+['\"]?you\s+are)"
+        ),
+    ),
+    (
+        "role_play",
+        re.compile(
+            r"(?i)(?:\bDAN\b(?=.{0,80}\b(?:mode|anything|jailbreak|prompt|now|restrictions?|rules|stay))|"
+            r"\bdo\s+anything\s+now\b|\b(?:developer|god|jailbreak|unrestricted|unfiltered|evil)\s+mode\b|"
+            r"\bjailbr(?:oken|eak)\b(?=.{0,60}\b(?:you|mode|version|yourself)\b)|"
+            r"\byou\s+are\s+(?:no\s+longer|not)\s+(?:bound|restricted|limited)\s+by|"
+            r"\b(?:pretend|imagine|act|behave)\s+(?:that\s+)?(?:you\s+are|you're|to\s+be|as(?:\s+if)?)\b"
+            r"[^.\n]{0,80}\b(?:no|without|free\s+(?:of|from)|not\s+bound\s+by|ignore|any)\s+"
+            r"(?:restrictions|rules|filters|limits|limitations|guidelines|censorship|ethics|morals|policies|"
+            r"content\s+polic(?:y|ies)|safety))"
+        ),
+    ),
+)
+
+
+def find_injection(text: str) -> list[Finding]:
+    """The prompt-injection patterns in ``text``, by position."""
+    found = find_hidden(text)
+    if text and _PREFILTER.search(text):
+        for kind, pattern in _PATTERNS:
+            found.extend(Finding(kind, m.start(), m.end()) for m in pattern.finditer(text))
+    return without_overlaps(found) if len(found) > 1 else found

@@ -1,0 +1,52 @@
+"""Secrets by pattern: the shapes of well-known credentials, private key blocks, JWTs and ``password=``
+style assignments (only the assigned value is the finding); ``entropy.py`` adds random-looking tokens
+no pattern names."""
+
+from __future__ import annotations
+
+import re
+
+from genai.guards.entropy import find_random_tokens
+from genai.guards.findings import Finding
+
+_KNOWN = re.compile(
+    r"(?<![A-Za-z0-9_\-])(?:"
+    r"sk-(?:proj-|ant-|live-|test-)?[A-Za-z0-9_\-]{20,}"  # OpenAI, Anthropic style
+    r"|[sr]k_(?:live|test)_[A-Za-z0-9]{16,}"  # Stripe
+    r"|(?:AKIA|ASIA|AGPA|AIDA|AROA)[0-9A-Z]{16}"  # AWS access key ids
+    r"|gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,}"  # GitHub
+    r"|glpat-[A-Za-z0-9_\-]{20,}"  # GitLab
+    r"|xox[abposr]-[A-Za-z0-9\-]{10,}"  # Slack
+    r"|AIza[0-9A-Za-z_\-]{35}"  # Google API keys
+    r"|gk_[A-Za-z0-9_\-]{20,}"  # this platform's own gateway keys
+    r"|hf_[A-Za-z0-9]{30,}"  # Hugging Face
+    r"|eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}"  # JWT
+    r")"
+)
+_PEM = re.compile(
+    r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----[\s\S]*?"
+    r"(?:-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----|\Z)"
+)
+_ASSIGNMENT = re.compile(
+    r"(?i)(?<![A-Za-z0-9])(?:password|passwd|pwd|passphrase|secret(?:[_\-]?key)?|client[_\-]?secret|"
+    r"api[_\-]?key|apikey|access[_\-]?key(?:[_\-]?id)?|auth[_\-]?token|access[_\-]?token|token|"
+    r"private[_\-]?key)[\"']?\s*(?::=|=|:)\s*[\"']?([^\s\"'`,;]{6,})"
+)
+# Values that are not a secret: a placeholder, a variable, a call, a masked value.
+_PLACEHOLDER = re.compile(
+    r"(?i)(?:[<$%{*\[(]|x{3,}|\.{3}|your|changeme|example|redacted|dummy|placeholder|none\b|null\b|true\b|"
+    r"false\b|os\.|env\b|environ|getenv|process\.|settings\.|config\.|self\.|request\.|args\.)"
+)
+
+
+def find_secrets(text: str) -> list[Finding]:
+    found = [Finding("secret", m.start(), m.end()) for m in _KNOWN.finditer(text)]
+    if "-----BEGIN" in text:
+        found.extend(Finding("secret", m.start(), m.end()) for m in _PEM.finditer(text))
+    for m in _ASSIGNMENT.finditer(text):
+        value = m.group(1)
+        if _PLACEHOLDER.match(value) or value.endswith(("(", ")")) or re.fullmatch(r"(.)\1*", value):
+            continue
+        found.append(Finding("secret", m.start(1), m.end(1)))
+    found.extend(find_random_tokens(text))
+    return found
