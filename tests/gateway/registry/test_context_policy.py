@@ -129,6 +129,29 @@ def test_knowledge_base_in_the_body_adds_context_to_a_settings_route(
     assert echo_upstream.last()["body"]["messages"] == [{"role": "user", "content": QUESTION}]
 
 
+def test_openai_client_names_the_knowledge_base_with_extra_body_and_reads_the_citations(
+    gateway: RegistryGateway, echo_upstream: EchoUpstream
+) -> None:
+    import openai
+
+    client = openai.OpenAI(base_url=gateway.url + "/v1", api_key="unused", max_retries=0)
+    question = "What is the sourdough starter fed with?"
+    messages: Any = [{"role": "user", "content": question}]
+    completion = client.chat.completions.create(
+        model=CHAT_MODEL, messages=messages, extra_body={"knowledge_base": KB}
+    )
+    # The client keeps fields it does not know: the citations come through its own response object.
+    citations = (completion.model_extra or {})["citations"]
+    assert citations[0]["doc_id"] == "bakery.md" and set(citations[0]) == CITATION_KEYS
+    with client.chat.completions.create(
+        model=CHAT_MODEL, messages=messages, extra_body={"knowledge_base": KB}, stream=True
+    ) as stream:
+        chunks = list(stream)
+    last = [chunk for chunk in chunks if (chunk.model_extra or {}).get("citations")]
+    assert len(last) == 1 and last[0].choices == [] and last[0] is chunks[-1]
+    assert last[0].model_extra is not None and last[0].model_extra["citations"] == citations
+
+
 def test_text_completion_gets_the_context_before_its_prompt(
     gateway: RegistryGateway, echo_upstream: EchoUpstream
 ) -> None:
