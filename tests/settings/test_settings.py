@@ -27,8 +27,9 @@ SECTION_FIELDS: list[tuple[str, str, str, Any]] = [
     ("accounting", "batch_size", "50", 50),
     ("screening", "injection", "block", "block"),
     ("output", "deny_action", "block", "block"),
+    ("cache", "l1_ttl_seconds", "60", 60.0),
 ]
-RESERVED_SECTIONS = ["cache", "reports", "batch"]
+RESERVED_SECTIONS = ["reports", "batch"]
 TOP_LEVEL_FIELDS = [
     ("database_url", "postgresql+psycopg://app@db:5432/genai"),
     ("redis_url", "redis://cache:6379/0"),
