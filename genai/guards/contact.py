@@ -17,8 +17,9 @@ _EMAIL = re.compile(
     r"(?<![\w.%+-])[A-Za-z0-9](?:[A-Za-z0-9._%+-]{0,63})@"
     r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}(?![\w-])"
 )
-# "git@github.com:org/repo" is an SSH remote, not someone's address.
+# "git@github.com:org/repo" is an SSH remote, not someone's address; ".tld" is a placeholder's.
 _NOT_EMAIL_LOCAL = frozenset({"git", "hg", "svn"})
+_NOT_EMAIL_TLD = ".tld"
 
 _SEP = r"[ .\-\u00a0]"
 _PHONE_INTL = re.compile(rf"(?<![\w+])\+[1-9]\d{{0,2}}(?:{_SEP}?\(?\d{{1,4}}\)?){{2,6}}(?![\w.]?\d)")
@@ -28,11 +29,11 @@ _PHONE_NATIONAL = re.compile(
     r"|[2-9]\d{2}([-. ])[2-9]\d{2}\1\d{4}"  # 415-555-0132, 415.555.0132
     r"|0[1-9]\d{1,3}[ -]\d{3,4}[ -]?\d{3,4}"  # 020 7946 0958, 07700 900123, 030 12345678
     r"|0[1-9](?:[ .]\d{2}){4}"  # 01 42 68 53 00
-    r")(?![\w\-/]|\.\d)"
+    r")(?![\w\-/]|[. ]\d)"
 )
 _NOT_A_PHONE_BEFORE = re.compile(
-    r"(?i)(?:order|invoice|ticket|case|ref(?:erence)?|serial|sku|part|tracking|account|acct|isbn|issue|"
-    r"build|version|id|no\.?|number|#)\s*[:#]?\s*$"
+    r"(?i)(?:\b(?:order|invoice|ticket|case|ref(?:erence)?|serial|sku|part|tracking|account|acct|isbn|"
+    r"issue|build|version|id)(?:\s+(?:number|no\.?|id))?|#)\s*[:#]?\s*$"
 )
 _PHONE_CONTEXT = re.compile(r"(?i)(?:phone|call|tel|mobile|cell|fax|whatsapp|text me|reach me|contact)")
 
@@ -44,6 +45,8 @@ def find_emails(text: str) -> list[Finding]:
     for m in _EMAIL.finditer(text):
         local = m.group().split("@", 1)[0].lower()
         if local in _NOT_EMAIL_LOCAL and text.startswith(":", m.end()):
+            continue
+        if m.group().lower().endswith(_NOT_EMAIL_TLD):
             continue
         found.append(Finding("email", m.start(), m.end()))
     return found
@@ -61,7 +64,8 @@ def find_phones(text: str) -> list[Finding]:
                 found.append(Finding("phone", m.start(), m.end()))
     for m in _PHONE_NATIONAL.finditer(text):
         before = text[max(0, m.start() - 24) : m.start()]
-        if _NOT_A_PHONE_BEFORE.search(before) and not _PHONE_CONTEXT.search(before):
+        strong = text.startswith("(", m.start())
+        if not strong and _NOT_A_PHONE_BEFORE.search(before) and not _PHONE_CONTEXT.search(before):
             continue
         found.append(Finding("phone", m.start(), m.end()))
     return found

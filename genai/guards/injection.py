@@ -22,14 +22,15 @@ from genai.guards.hidden import find_hidden
 
 KINDS: tuple[str, ...] = ("ignore_instructions", "reveal_system_prompt", "role_play", "hidden_text")
 
+# Every pattern below needs one of these words: most texts have none and skip the patterns.
 _PREFILTER = re.compile(
-    r"(?i)ignore|disregard|forget|override|bypass|skip|new instructions|system prompt|instructions|"
-    r"prompt|dan\b|do anything now|developer mode|god mode|jailbreak|pretend|act as|roleplay|role-play|"
-    r"no longer|unrestricted|unfiltered|rules"
+    r"(?i)ignore|disregard|forget|override|bypass|skip|drop|abandon|instructions|prompt|system|repeat|"
+    r"reveal|print|above|\bdan\b|anything now|mode\b|jailbr|pretend|imagine|\bact\b|behave|no longer|"
+    r"rules|from now on|\[?system"
 )
 _PRIOR = (
     r"(?:previous|prior|above|earlier|preceding|foregoing|original|initial|system|all|any|your|the|"
-    r"these|those|other)"
+    r"these|those|other|safety|security|content|ethical|moral)"
 )
 _ORDERS = (
     r"(?:instructions?|prompts?|rules|directions|directives|guidelines|guardrails|constraints|context|"
@@ -80,8 +81,11 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "role_play",
         re.compile(
-            r"(?i)(?:\bDAN\b(?=.{0,80}\b(?:mode|anything|jailbreak|prompt|now|restrictions?|rules|stay))|"
-            r"\bdo\s+anything\s+now\b|\b(?:developer|god|jailbreak|unrestricted|unfiltered|evil)\s+mode\b|"
+            r"(?i)(?:(?-i:\bDAN\b)(?=.{0,80}\b(?:mode|anything|jailbreak|prompt|now|restrictions?|rules|stay))|"
+            r"\bdo\s+anything\s+now\b|"
+            # "developer mode" is also a phone's setting: only when the text goes on to address the model
+            r"\b(?:developer|god|jailbreak|unrestricted|unfiltered|evil)\s+mode\b(?=[^\n]{0,80}\b(?:you|your|"
+            r"answer|respond|reply|without|unrestricted|uncensored|no\s+(?:rules|filters|restrictions))\b)|"
             r"\bjailbr(?:oken|eak)\b(?=.{0,60}\b(?:you|mode|version|yourself)\b)|"
             r"\byou\s+are\s+(?:no\s+longer|not)\s+(?:bound|restricted|limited)\s+by|"
             r"\b(?:pretend|imagine|act|behave)\s+(?:that\s+)?(?:you\s+are|you're|to\s+be|as(?:\s+if)?)\b"

@@ -30,3 +30,9 @@ class ScreeningSettings(SettingsSection):
         "flag",
         description="On a prompt-injection pattern: do nothing, record a guard event, or refuse (400).",
     )
+    max_prompt_chars: int | None = Field(
+        None,
+        ge=1,
+        description="Most characters of text one request's prompt may carry, all messages, parts, prompts "
+        "or inputs together (400 prompt_too_large above it); None: only the gateway's body limits apply.",
+    )
