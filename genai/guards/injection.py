@@ -28,28 +28,38 @@ _PREFILTER = re.compile(
     r"reveal|print|above|\bdan\b|anything now|mode\b|jailbr|pretend|imagine|\bact\b|behave|no longer|"
     r"rules|from now on|\[?system"
 )
-_PRIOR = (
-    r"(?:previous|prior|above|earlier|preceding|foregoing|original|initial|system|all|any|your|the|"
-    r"these|those|other|safety|security|content|ethical|moral)"
+# Words that point at the instructions already in force ("your", "previous", "system"...); "the" alone
+# does not: "ignore the rules of the kingdom" is a story, "ignore all rules" is an order.
+_MARKED = (
+    r"(?:previous|prior|above|earlier|preceding|foregoing|original|initial|system|all|any|your|these|"
+    r"those|safety|security|content|ethical|moral|current|existing|default)"
 )
-_ORDERS = (
-    r"(?:instructions?|prompts?|rules|directions|directives|guidelines|guardrails|constraints|context|"
-    r"commands|programming|policies|restrictions)"
+_FILLER = rf"(?:(?:{_MARKED}|the|of|what|everything|and|other)[\s,]+)"
+_STRONG_ORDERS = (
+    r"(?:instructions?|prompts?|directives|guardrails|programming|you\s+(?:were|have\s+been)\s+"
+    r"(?:told|given)|said\s+before|(?:was\s+)?said\s+above)"
+)
+_WEAK_ORDERS = r"(?:rules|directions|guidelines|constraints|context|commands|policies|restrictions)"
+_VERB = (
+    r"(?:ignore|disregard|forget|override|bypass|skip|drop|abandon|stop\s+following|"
+    r"(?:do\s+not|don't|dont|no\s+longer)\s+(?:follow|obey))"
 )
 _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "ignore_instructions",
+        re.compile(rf"(?i)\b{_VERB}\s+(?:about\s+)?{_FILLER}{{1,5}}{_STRONG_ORDERS}"),
+    ),
+    (
+        "ignore_instructions",
         re.compile(
-            rf"(?i)\b(?:ignore|disregard|forget|override|bypass|skip|drop|abandon)\s+(?:about\s+)?"
-            rf"(?:(?:{_PRIOR}|of|what|everything|you\s+were\s+told|was\s+said|and)[\s,]+){{1,5}}"
-            rf"(?:{_ORDERS}|you\s+(?:were|have\s+been)\s+(?:told|given)|said\s+before|(?:was\s+)?said\s+above)"
+            rf"(?i)\b{_VERB}\s+(?:about\s+)?{_FILLER}{{0,3}}{_MARKED}[\s,]+{_FILLER}{{0,3}}{_WEAK_ORDERS}"
         ),
     ),
     (
         "ignore_instructions",
         re.compile(
             r"(?i)\b(?:your\s+new\s+(?:instructions|task|rules)\s+(?:are|is)|from\s+now\s+on,?\s+you\s+"
-            r"(?:will|must|shall)\s+(?:ignore|not\s+follow|disregard)|new\s+system\s+prompt\s*:|"
+            r"(?:will|must|shall)\s+(?:ignore|not\s+follow|disregard)|new\s+(?:system\s+prompt|instructions)\s*:|"
             r"\[?\s*system\s*(?:override|message)\s*\]?\s*:)"
         ),
     ),
@@ -64,8 +74,9 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
         "reveal_system_prompt",
         re.compile(
             r"(?i)\b(?:reveal|show|print|display|output|repeat|tell|give|leak|dump|share|spell\s+out|"
-            r"recite|write\s+out|what\s+(?:is|are|was|were))\s+(?:me\s+|us\s+)?(?:back\s+)?"
-            r"(?:(?:your|the|its|all|of|exact|full|entire|original|complete|hidden|secret|initial|verbatim)\s+){1,4}"
+            r"recite|write\s+out|what\s+(?:is|are|was|were))\s+(?:out\s+)?(?:me\s+|us\s+)?(?:what\s+)?(?:back\s+)?"
+            r"(?:(?:your|the|its|all|of|exact|full|entire|original|complete|hidden|secret|initial|verbatim|"
+            r"contents?|text)\s+){1,5}"
             r"(?:system\s+(?:prompt|message|instructions)|(?:hidden|initial|original|secret|developer|pre-?prompt)"
             r"\s+(?:instructions|prompt|rules)|instructions\s+you\s+were\s+given|prompt\s+above|"
             r"(?:text|words|everything)\s+above)"
@@ -81,7 +92,8 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "role_play",
         re.compile(
-            r"(?i)(?:(?-i:\bDAN\b)(?=.{0,80}\b(?:mode|anything|jailbreak|prompt|now|restrictions?|rules|stay))|"
+            r"(?i)(?:(?-i:\bDAN\b)(?=.{0,80}\b(?:mode|anything|jailbreak|now|restrictions?|rules|stay|free|"
+            r"confines)\b)|\byou\s+are\s+(?:now\s+)?(?-i:DAN)\b|"
             r"\bdo\s+anything\s+now\b|"
             # "developer mode" is also a phone's setting: only when the text goes on to address the model
             r"\b(?:developer|god|jailbreak|unrestricted|unfiltered|evil)\s+mode\b(?=[^\n]{0,80}\b(?:you|your|"

@@ -32,6 +32,13 @@ _ASSIGNMENT = re.compile(
     r"api[_\-]?key|apikey|access[_\-]?key(?:[_\-]?id)?|auth[_\-]?token|access[_\-]?token|token|"
     r"private[_\-]?key)[\"']?\s*(?::=|=|:)\s*[\"']?([^\s\"'`,;]{6,})"
 )
+# "my password is X": a value only when it looks like one (letters and a digit or a symbol).
+_SAID = re.compile(
+    r"(?i)\b(?:password|passcode|passphrase|pwd|api\s+key|secret\s+key|access\s+token)\s+(?:is|was)\s+"
+    r"[\"'`]?((?=[^\s\"'`]*[A-Za-z])(?=[^\s\"'`]*[0-9!$%&*#@?^])[^\s\"'`]{6,})"
+)
+# The password of a URL's credentials: scheme://user:PASSWORD@host.
+_URL_PASSWORD = re.compile(r"(?i)\b[a-z][a-z0-9+.\-]{1,20}://[^\s:/@]{1,64}:([^\s/@]{3,128})@")
 # Values that are not a secret: a placeholder, a variable, a call, a masked value.
 _PLACEHOLDER = re.compile(
     r"(?i)(?:[<$%{*\[(]|x{3,}|\.{3}|your|changeme|example|redacted|dummy|placeholder|none\b|null\b|true\b|"
@@ -48,5 +55,10 @@ def find_secrets(text: str) -> list[Finding]:
         if _PLACEHOLDER.match(value) or "(" in value or re.fullmatch(r"(.)\1*", value):
             continue
         found.append(Finding("secret", m.start(1), m.end(1)))
+    for m in _SAID.finditer(text):
+        value = m.group(1).rstrip(".,;:!?)")
+        found.append(Finding("secret", m.start(1), m.start(1) + len(value)))
+    if "://" in text:
+        found.extend(Finding("secret", m.start(1), m.end(1)) for m in _URL_PASSWORD.finditer(text))
     found.extend(find_random_tokens(text))
     return found
