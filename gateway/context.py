@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
@@ -30,6 +30,7 @@ class RequestContext:
     started: float = field(default_factory=time.monotonic)
     principal: Principal | None = None  # who asked (the authentication policy's finding)
     client_request_id: str | None = None  # the caller's own id, passed on to the upstream for tracing
+    headers: Mapping[str, str] | None = None  # the request's HTTP headers (a policy's opt-in switches)
     # Set when the router pins the request's model (``ModelRouter.pin``), before the policy chain runs:
     version: VersionEntry | None = None  # the registered version serving it; None for a settings route
     model_version: str | None = None  # "NAME/N" of that version (header, usage record, logs)

@@ -70,7 +70,9 @@ async def create_embeddings(request: Request) -> Response:
     ctx.served_model = state.embeddings.settings.model
 
     async def embed_here(call: Call) -> dict[str, Any]:
-        vectors, tokens = await _embed_bounded(state, call.ctx, texts, parsed.dimensions)
+        # A policy may narrow the inputs (the cache asks only for those it has not stored).
+        asked = texts if call.body.get("input") is body.get("input") else _texts(call.body["input"])
+        vectors, tokens = await _embed_bounded(state, call.ctx, asked, parsed.dimensions)
         call.ctx.usage = {"prompt_tokens": tokens, "total_tokens": tokens}
         return {
             "object": "list",

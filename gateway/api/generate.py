@@ -51,6 +51,7 @@ def model_context(
         started=exchange.started,
         principal=exchange.principal,
         client_request_id=exchange.client_request_id,
+        headers=request.headers,
     )
     exchange.ctx = ctx
     return ctx

@@ -120,6 +120,12 @@ LIMITS_REDIS_UP = Gauge(
     "and each replica counts in process (absent without a Redis).",
     registry=REGISTRY,
 )
+CACHE_REDIS_UP = Gauge(
+    "genai_gateway_cache_redis_up",
+    "1 while the response cache's Redis L2 answers, 0 while it is unreachable and the gateway serves on "
+    "its in-process L1 alone (absent without a Redis L2).",
+    registry=REGISTRY,
+)
 LIMITS_IN_PROCESS = Counter(
     "genai_gateway_limits_in_process_decisions",
     "Requests whose limits were checked in this process because the configured Redis was unreachable.",
