@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 
 from genai.guards.findings import Finding
+from genai.guards.windows import Span, finditer
 
 _EMAIL = re.compile(
     r"(?<![\w.%+-])[A-Za-z0-9](?:[A-Za-z0-9._%+-]{0,63})@"
@@ -56,13 +57,15 @@ def _digit_count(s: str) -> int:
     return sum(ch.isdigit() for ch in s)
 
 
-def find_phones(text: str) -> list[Finding]:
+def find_phones(text: str, spans: list[Span] | None = None) -> list[Finding]:
+    """Phone numbers in ``text`` (within ``spans`` only, when given: ``windows.numeric_windows``)."""
     found = []
+    spans = [(0, len(text))] if spans is None else spans
     if "+" in text:
-        for m in _PHONE_INTL.finditer(text):
+        for m in finditer(_PHONE_INTL, text, spans):
             if 8 <= _digit_count(m.group()) <= 15:
                 found.append(Finding("phone", m.start(), m.end()))
-    for m in _PHONE_NATIONAL.finditer(text):
+    for m in finditer(_PHONE_NATIONAL, text, spans):
         before = text[max(0, m.start() - 24) : m.start()]
         strong = text.startswith("(", m.start())
         if not strong and _NOT_A_PHONE_BEFORE.search(before) and not _PHONE_CONTEXT.search(before):

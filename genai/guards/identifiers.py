@@ -13,6 +13,7 @@ import re
 
 from genai.guards.checksums import dni_ok, iban_ok, luhn_ok, verhoeff_ok
 from genai.guards.findings import Finding
+from genai.guards.windows import Span, finditer
 
 # 13 to 19 digits, in groups separated by one space or dash (or none).
 _CARD = re.compile(r"(?<![\w\-.])\d(?:[ \-]?\d){12,18}(?![\w\-]|\.\d)")
@@ -21,9 +22,14 @@ _CARD_PREFIX = re.compile(r"4|5[1-5]|2[2-7]|3[47]|6011|64[4-9]|65|35|3[068]|62|5
 _CARD_LENGTHS = {"3": (14, 15, 16, 19), "4": (13, 16, 19), "5": (16, 19), "2": (16,), "6": (16, 19)}
 
 
-def find_cards(text: str) -> list[Finding]:
+def _whole(text: str, spans: list[Span] | None) -> list[Span]:
+    return [(0, len(text))] if spans is None else spans
+
+
+def find_cards(text: str, spans: list[Span] | None = None) -> list[Finding]:
+    """Cards in ``text`` (within ``spans`` only, when given: ``windows.numeric_windows``)."""
     found = []
-    for m in _CARD.finditer(text):
+    for m in finditer(_CARD, text, _whole(text, spans)):
         raw = m.group()
         seps = {ch for ch in raw if not ch.isdigit()}
         if len(seps) > 1:  # "1234-5678 9012" mixes separators: a list of numbers, not one card
@@ -39,9 +45,9 @@ def find_cards(text: str) -> list[Finding]:
 _IBAN = re.compile(r"(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?(?![A-Za-z0-9])")
 
 
-def find_ibans(text: str) -> list[Finding]:
+def find_ibans(text: str, spans: list[Span] | None = None) -> list[Finding]:
     found = []
-    for m in _IBAN.finditer(text):
+    for m in finditer(_IBAN, text, _whole(text, spans)):
         raw = m.group()
         if iban_ok(raw.replace(" ", "")):
             found.append(Finding("iban", m.start(), m.end()))
@@ -67,22 +73,23 @@ def _ssn_ok(area: str, group: str, serial: str) -> bool:
     return area not in ("000", "666") and area[0] != "9" and group != "00" and serial != "0000"
 
 
-def find_national_ids(text: str) -> list[Finding]:
+def find_national_ids(text: str, spans: list[Span] | None = None) -> list[Finding]:
     found = []
-    for m in _SSN.finditer(text):
+    spans = _whole(text, spans)
+    for m in finditer(_SSN, text, spans):
         if _ssn_ok(m.group(1), m.group(3), m.group(4)):
             found.append(Finding("national_id", m.start(), m.end()))
-    for m in _SSN_BARE.finditer(text):
+    for m in finditer(_SSN_BARE, text, spans):
         n = m.group(1)
         if _ssn_ok(n[:3], n[3:5], n[5:]):
             found.append(Finding("national_id", m.start(1), m.end(1)))
-    for m in _NINO.finditer(text):
+    for m in finditer(_NINO, text, spans):
         if m.group(1) not in _NINO_NEVER:
             found.append(Finding("national_id", m.start(), m.end()))
-    for m in _DNI.finditer(text):
+    for m in finditer(_DNI, text, spans):
         if dni_ok(m.group(1), m.group(2)):
             found.append(Finding("national_id", m.start(), m.end()))
-    for m in _AADHAAR.finditer(text):
+    for m in finditer(_AADHAAR, text, spans):
         if verhoeff_ok(m.group().replace(" ", "")):
             found.append(Finding("national_id", m.start(), m.end()))
     return found

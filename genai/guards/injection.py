@@ -19,10 +19,13 @@ import re
 
 from genai.guards.findings import Finding, without_overlaps
 from genai.guards.hidden import find_hidden
+from genai.guards.windows import finditer, lowered, word_windows
 
 KINDS: tuple[str, ...] = ("ignore_instructions", "reveal_system_prompt", "role_play", "hidden_text")
 
-# Every pattern below needs one of these words: most texts have none and skip the patterns.
+# A text under this many characters is scanned whole (windows cost more than they save there).
+_SHORT = 512
+# Every pattern below needs one of these words: most short texts have none and skip the patterns.
 _PREFILTER = re.compile(
     r"(?i)ignore|disregard|forget|override|bypass|skip|drop|abandon|instructions|prompt|system|repeat|"
     r"reveal|print|above|\bdan\b|anything now|mode\b|jailbr|pretend|imagine|\bact\b|behave|no longer|"
@@ -109,10 +112,37 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
 )
 
 
+# Per pattern above, in order: the words (lower case) at least one of which its match contains, and how
+# far before and after such a word the match may reach; the pattern runs only in those windows.
+_VERBS = ("ignore", "disregard", "forget", "override", "bypass", "skip", "drop", "abandon", "follow", "obey")
+_OBJECTS = (
+    "restrictions", "rules", "filters", "limits", "limitations", "guidelines", "censorship", "ethics",
+    "morals", "polic", "safety",
+)  # fmt: skip
+_TRIGGERS: tuple[tuple[tuple[str, ...], int, int], ...] = (
+    (_VERBS, 16, 300),
+    (_VERBS, 16, 300),
+    (("new instructions", "new task", "new rules", "new system", "from now on", "system"), 40, 160),
+    (("ignore", "disregard", "forget"), 2, 80),
+    (("system", "instructions", "prompt", "rules", "above"), 250, 60),
+    (("repeat", "print", "output"), 2, 150),
+    (
+        ("dan", "anything now", " mode", "jailbr", "bound by", "restricted by", "limited by", *_OBJECTS),
+        250,
+        200,
+    ),
+)
+
+
 def find_injection(text: str) -> list[Finding]:
     """The prompt-injection patterns in ``text``, by position."""
     found = find_hidden(text)
-    if text and _PREFILTER.search(text):
-        for kind, pattern in _PATTERNS:
-            found.extend(Finding(kind, m.start(), m.end()) for m in pattern.finditer(text))
+    short = len(text) < _SHORT
+    if not text or (short and not _PREFILTER.search(text)):
+        return found
+    lower = None if short else lowered(text)
+    whole = [(0, len(text))]
+    for (kind, pattern), (words, before, after) in zip(_PATTERNS, _TRIGGERS, strict=True):
+        spans = whole if lower is None else word_windows(text, lower, words, before, after)
+        found.extend(Finding(kind, m.start(), m.end()) for m in finditer(pattern, text, spans))
     return without_overlaps(found) if len(found) > 1 else found

@@ -8,6 +8,7 @@ import re
 
 from genai.guards.entropy import find_random_tokens
 from genai.guards.findings import Finding
+from genai.guards.windows import finditer, lowered, word_windows
 
 _KNOWN = re.compile(
     r"(?<![A-Za-z0-9_\-])(?:"
@@ -46,16 +47,30 @@ _PLACEHOLDER = re.compile(
 )
 
 
+# What the known shapes start with: the full pattern runs only on a text that has one of these.
+_KNOWN_PREFIX = re.compile(
+    r"sk[-_]|rk_|A(?:KIA|SIA|GPA|IDA|ROA|Iza)|gh[pousr]_|github_pat_|glpat-|xox|gk_|hf_|eyJ"
+)
+_ASSIGNMENT_WORDS = ("pass", "pwd", "secret", "api", "key", "token")
+_SAID_WORDS = ("pass", "pwd", "api key", "secret key", "access token")
+
+
 def find_secrets(text: str) -> list[Finding]:
-    found = [Finding("secret", m.start(), m.end()) for m in _KNOWN.finditer(text)]
+    found: list[Finding] = []
+    if _KNOWN_PREFIX.search(text):
+        found.extend(Finding("secret", m.start(), m.end()) for m in _KNOWN.finditer(text))
     if "-----BEGIN" in text:
         found.extend(Finding("secret", m.start(), m.end()) for m in _PEM.finditer(text))
-    for m in _ASSIGNMENT.finditer(text):
+    lower = lowered(text)
+    whole = [(0, len(text))]
+    near = whole if lower is None else word_windows(text, lower, _ASSIGNMENT_WORDS, 32, 200)
+    for m in finditer(_ASSIGNMENT, text, near):
         value = m.group(1)
         if _PLACEHOLDER.match(value) or "(" in value or re.fullmatch(r"(.)\1*", value):
             continue
         found.append(Finding("secret", m.start(1), m.end(1)))
-    for m in _SAID.finditer(text):
+    said = whole if lower is None else word_windows(text, lower, _SAID_WORDS, 2, 200)
+    for m in finditer(_SAID, text, said):
         value = m.group(1).rstrip(".,;:!?)")
         found.append(Finding("secret", m.start(1), m.start(1) + len(value)))
     if "://" in text:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from genai.guards.scoring import Labelled, load, score
+from genai.guards.scoring import Labelled, detected, load, score
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "screening"
 SETS = ("labelled", "holdout", "fresh")
@@ -44,3 +44,12 @@ def test_every_kind_keeps_its_floor() -> None:
     scores = score(row for name in SETS for row in rows(name))
     weak = {kind: s.as_dict() for kind, s in scores.items() if min(s.precision, s.recall) < KIND_FLOOR}
     assert not weak
+
+
+def test_a_long_text_finds_what_its_short_self_finds() -> None:
+    # Past 512 characters the detectors look only in windows around digits and trigger words
+    # (genai/guards/windows.py): padding every labelled text with ordinary prose must change nothing.
+    pad = "The quarterly report covers 2,318 runs over eleven regions and several teams. " * 8
+    for name in SETS:
+        for row in rows(name):
+            assert detected(pad + row.text + " " + pad) == detected(row.text), row.text
