@@ -23,7 +23,7 @@ import gc
 import re
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -36,6 +36,9 @@ CHAT_PATH = "/v1/chat/completions"
 _CONTENT = re.compile(rb'"content":\s*"[^"]')
 _DONE = b"data: [DONE]"
 MAX_CONNECTIONS = 1024
+# The body of a level's ``index``-th request (warm-up included), for targets whose requests must differ
+# (a cache that should miss every time); None sends ``chat_body`` every time.
+BodyFactory = Callable[[int], bytes]
 
 
 def chat_body(model: str, stream: bool, max_tokens: int = 16) -> bytes:
@@ -218,10 +221,12 @@ async def open_loop(
     timeout_s: float = 10.0,
     min_requests: int = 0,
     api_key: str | None = None,
+    bodies: BodyFactory | None = None,
 ) -> Result:
     """Offer ``rate`` requests/s for ``warmup`` + ``duration`` seconds; record the last ``duration``,
     stretched at low rates to at least ``min_requests`` requests (a p99 of a few hundred samples is
-    decided by its three slowest)."""
+    decided by its three slowest). ``bodies``: request ``i``'s body is ``bodies(i)``, built when it is
+    sent (else every request sends the same ``chat_body``)."""
     duration = max(duration, min_requests / rate)
     url = base_url.rstrip("/") + CHAT_PATH
     body = chat_body(model, stream)
@@ -240,8 +245,11 @@ async def open_loop(
                 # Behind schedule, still yield once per request, so requests already sent get their
                 # answers read instead of a burst of sends starving them.
                 await asyncio.sleep(max(0.0, delay))
+                sent_body = body if bodies is None else bodies(i)
                 task = asyncio.create_task(
-                    request_once(session, url, body, stream, scheduled, recorder if i >= warm_count else None)
+                    request_once(
+                        session, url, sent_body, stream, scheduled, recorder if i >= warm_count else None
+                    )
                 )
                 tasks.add(task)
                 task.add_done_callback(tasks.discard)
@@ -265,8 +273,10 @@ async def closed_loop(
     stream: bool = False,
     timeout_s: float = 10.0,
     api_key: str | None = None,
+    bodies: BodyFactory | None = None,
 ) -> Result:
-    """``concurrency`` connections each sending back-to-back for ``warmup`` + ``duration`` seconds."""
+    """``concurrency`` connections each sending back-to-back for ``warmup`` + ``duration`` seconds;
+    ``bodies`` as in ``open_loop`` (the index counts the requests of all connections together)."""
     url = base_url.rstrip("/") + CHAT_PATH
     body = chat_body(model, stream)
     recorder = Recorder()
@@ -275,14 +285,16 @@ async def closed_loop(
         loop = asyncio.get_running_loop()
         measure_from = loop.time() + warmup
         stop_at = measure_from + duration
-        sent = completed = 0
+        sent = completed = issued = 0
 
         async def worker() -> None:
-            nonlocal sent, completed
+            nonlocal sent, completed, issued
             while (start := loop.time()) < stop_at:
                 measured = start >= measure_from
                 sent += measured
-                await request_once(session, url, body, stream, start, recorder if measured else None)
+                sent_body = body if bodies is None else bodies(issued)
+                issued += 1
+                await request_once(session, url, sent_body, stream, start, recorder if measured else None)
                 completed += 1
 
         with quiet_gc():

@@ -17,6 +17,8 @@ from typing import Any
 
 PROXIES = ("gateway", "litellm")
 KEYED = ("gateway-full", "litellm-keyed")  # the same proxies checking a key and counting limits
+# The gateway with issue 9's whole chain (screening, cache, output policies), for a miss and for hits:
+CHAIN = ("gateway-chain-miss", "gateway-chain-hit", "gateway-chain-hit-l2")
 LABELS = {
     "direct": "direct",
     "relay": "relay",
@@ -24,6 +26,9 @@ LABELS = {
     "litellm": "LiteLLM",
     "gateway-full": "gateway, full chain",
     "litellm-keyed": "LiteLLM, master key + rpm",
+    "gateway-chain-miss": "gateway, whole chain, cache miss",
+    "gateway-chain-hit": "gateway, whole chain, L1 hit",
+    "gateway-chain-hit-l2": "gateway, whole chain, L2 hit",
 }
 OVERHEAD_FACTOR = 5.0  # the gateway's p99 overhead must be at most LiteLLM's divided by this
 THROUGHPUT_FACTOR = 5.0  # and its maximum throughput at least this multiple of LiteLLM's
@@ -125,7 +130,7 @@ def throughput_table(results: dict[str, Any], kind: str) -> list[str]:
         "| CPU µs per request: proxy / mock / load generator | all runs (connections: req/s) |",
         "|---|---|---|---|---|---|",
     ]
-    for name in ("direct", *PROXIES, *(name for name in KEYED if name in results)):
+    for name in ("direct", *PROXIES, *(name for name in (*KEYED, *CHAIN) if name in results)):
         best = best_closed(results, name, kind)
         runs = ", ".join(
             f"{row['concurrency']}: {row['achieved_rps']:.0f}"
@@ -221,7 +226,8 @@ def noise_lines(data: dict[str, Any]) -> list[str]:
 
 def render(data: dict[str, Any]) -> str:
     """The whole report as markdown."""
-    import report_keyed  # it builds on this module's helpers
+    import report_chain  # they build on this module's helpers
+    import report_keyed
 
     results = data["results"]
     max_p99 = data["meta"]["max_p99_ms"]
@@ -252,6 +258,7 @@ def render(data: dict[str, Any]) -> str:
         "",
         *verdicts(results, max_p99),
         *report_keyed.section(data),
+        *report_chain.section(data),
         "",
         "Machine load: CPU used by processes other than the benchmark's (cores), and the 1-minute "
         "load average at the start and end of each target's measurements:",

@@ -19,6 +19,8 @@ proxy on its own core pays here, against which the proxies' overheads can be rea
 access_log of every run before issue 8); ``gateway-full`` is the same gateway with its default chain, one
 API key, limits in Redis and the ledger and audit log on; ``litellm-keyed`` is LiteLLM with a master key
 and router rpm limits in Redis (``servers_keyed.py``). The load generator sends the keyed targets' key.
+``gateway-chain-miss``, ``gateway-chain-hit`` and ``gateway-chain-hit-l2`` are gateway-full with issue 9's
+whole chain (screening, cache, output policies; ``servers_chain.py``), measured only when named.
 
 It prints the tables (see ``report.py``) and writes everything to ``--out`` as JSON. Run it from the
 repository root with the app's venv, after `make litellm`:
@@ -26,6 +28,8 @@ repository root with the app's venv, after `make litellm`:
     .venv/bin/python benchmarks/gateway/run.py                     # all targets, LiteLLM included
     .venv/bin/python benchmarks/gateway/run.py --targets direct relay gateway   # without LiteLLM
     .venv/bin/python benchmarks/gateway/run.py --targets direct gateway gateway-full litellm litellm-keyed
+    .venv/bin/python benchmarks/gateway/run.py --targets direct gateway-full gateway-chain-miss \
+        gateway-chain-hit gateway-chain-hit-l2
 
 The JSON goes to docs/benchmarks/results/gateway.json unless ``--out`` says otherwise; its ``meta``
 records the commit measured and whether the working tree was dirty.
@@ -53,8 +57,9 @@ import loadgen
 import machine
 import report
 import servers
+import servers_chain
 import servers_keyed
-from run_options import KEYED
+from run_options import KEYED, LEDGERED
 from run_options import parse_args as parse_options
 
 
@@ -105,6 +110,8 @@ class Target:
         self.args = args
         self.sessions = sessions
         self.api_key = api_key
+        # The body of each request: a fresh factory per level (None: the same chat_body every time).
+        self.bodies = partial(servers_chain.body_factory, name)
 
     async def level(self, run: Callable[[], Awaitable[loadgen.Result]]) -> dict[str, Any]:
         args = self.args
@@ -153,6 +160,7 @@ class Target:
                     timeout_s=args.timeout,
                     api_key=self.api_key,
                     min_requests=args.stream_min_requests if stream else args.min_requests,
+                    bodies=self.bodies(stream),
                 )
             )
             rows.append(row)
@@ -177,6 +185,7 @@ class Target:
                         stream=stream,
                         timeout_s=max(30.0, args.timeout),
                         api_key=self.api_key,
+                        bodies=self.bodies(stream),
                     )
                 )
             )
@@ -222,6 +231,10 @@ def start_target(
         )
     if name == "litellm-keyed":
         return servers_keyed.start_litellm_keyed(workdir, args.proxy_core, mock.url, args.litellm_bin)
+    if name in servers_chain.CHAIN_TARGETS:
+        return servers_chain.start_gateway_chain(
+            name, workdir, args.proxy_core, mock.url, args.genai_bin, prefix, args.ledger_database_url
+        )
     return servers.start_litellm(workdir, args.proxy_core, mock.url, args.litellm_bin)
 
 
@@ -249,15 +262,17 @@ def run_target(name: str, workdir: Path, mock: servers.Server, args: argparse.Na
             checks["status_wrong_key"] = asyncio.run(servers_keyed.status_refused(url, "sk-not-a-key"))
         if name == "gateway-full":
             checks["metrics"] = servers_keyed.gateway_metrics(url)
+        if name in servers_chain.CHAIN_TARGETS:
+            checks.update(servers_chain.chain_checks(url))
         if name == "litellm-keyed":
             checks["redis_rpm_counters"] = servers_keyed.litellm_counters(servers_keyed.redis_url())
     finally:
         if server is not None:
             server.stop()
-        if name == "gateway-full":
+        if name in LEDGERED:  # limits' windows and the cache's L2 entries, under the run's prefix
             checks["redis_keys_deleted"] = servers_keyed.delete_prefix(servers_keyed.redis_url(), prefix)
-    if name == "gateway-full":
-        checks.update(servers_keyed.ledger_rows(workdir, args.ledger_database_url))
+    if name in LEDGERED:
+        checks.update(servers_keyed.ledger_rows(workdir, args.ledger_database_url, name))
     if checks:
         print(f"  {name} checks: {checks}", file=sys.stderr, flush=True)
         measured["checks"] = checks

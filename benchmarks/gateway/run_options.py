@@ -7,11 +7,16 @@ import argparse
 from pathlib import Path
 
 import servers
+from servers_chain import CHAIN_TARGETS
 
 from benchmarks.provenance import RESULTS_DIR
 
-TARGETS = ("direct", "relay", "gateway", "gateway-full", "litellm", "litellm-keyed")
-KEYED = ("gateway-full", "litellm-keyed")  # they check a key and count limits in Redis
+TARGETS = ("direct", "relay", "gateway", "gateway-full", "litellm", "litellm-keyed", *CHAIN_TARGETS)
+# Targets that check a key and count limits in Redis; the gateway ones keep a ledger and an audit log too.
+KEYED = ("gateway-full", "litellm-keyed", *CHAIN_TARGETS)
+LEDGERED = ("gateway-full", *CHAIN_TARGETS)
+# What a run measures without --targets: the chain targets of issue 9 are asked for by name.
+DEFAULT_TARGETS = ("direct", "relay", "gateway", "gateway-full", "litellm", "litellm-keyed")
 
 
 def parse_args(argv: list[str] | None = None, description: str = "") -> argparse.Namespace:
@@ -28,9 +33,11 @@ def parse_args(argv: list[str] | None = None, description: str = "") -> argparse
         "--targets",
         nargs="+",
         choices=TARGETS,
-        default=list(TARGETS),
+        default=list(DEFAULT_TARGETS),
         help="what to measure, in this order (--targets direct relay gateway gateway-full leaves LiteLLM "
-        "out); gateway-full and litellm-keyed check a key and count limits in Redis",
+        "out); gateway-full and litellm-keyed check a key and count limits in Redis; gateway-chain-miss, "
+        "gateway-chain-hit and gateway-chain-hit-l2 (not run unless named) add screening, the cache and "
+        "the output policies",
     )
     parser.add_argument("--rates", type=float, nargs="+", default=[25, 50, 75, 100, 200, 400, 800, 1600])
     parser.add_argument("--stream-rates", type=float, nargs="+", default=[10, 25, 50, 100, 200, 400])
@@ -65,7 +72,8 @@ def parse_args(argv: list[str] | None = None, description: str = "") -> argparse
     parser.add_argument("--workdir", type=Path, help="configs and server logs (default: a temp dir)")
     parser.add_argument(
         "--ledger-database-url",
-        help="gateway-full's ledger and audit database (default: SQLite under its home in the workdir)",
+        help="the ledger and audit database of gateway-full and the chain targets (default: SQLite under "
+        "each one's home in the workdir)",
     )
     parser.add_argument(
         "--noise-threshold",

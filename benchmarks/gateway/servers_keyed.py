@@ -110,8 +110,15 @@ def start_gateway_full(
 ) -> servers.Server:
     redis = redis_url()
     check_redis(redis)
-    name = "gateway-full"
     config = full_config(mock_url, redis, prefix, database_url)
+    return start_keyed_gateway(workdir, core, mock_url, genai_bin, "gateway-full", config)
+
+
+def start_keyed_gateway(
+    workdir: Path, core: int, mock_url: str, genai_bin: Path, name: str, config: dict[str, object]
+) -> servers.Server:
+    """`genai gateway` of ``config`` with authentication on and one API key of its own home's, which the
+    load generator then sends (gateway-full, and the issue 9 chain targets of ``servers_chain.py``)."""
     config_file, home = workdir / f"{name}.yaml", workdir / f"{name}-home"
     config_file.write_text(servers.yaml.safe_dump(config, sort_keys=False))
     # Explicit, so that a caller's GENAI_AUTH__ENABLED=false (the test environment's) cannot turn it off.
@@ -124,11 +131,11 @@ def start_gateway_full(
     return server
 
 
-def ledger_rows(workdir: Path, database_url: str | None) -> dict[str, int]:
-    """Usage and audit rows gateway-full wrote to its SQLite database (nothing for another database)."""
+def ledger_rows(workdir: Path, database_url: str | None, name: str = "gateway-full") -> dict[str, int]:
+    """Usage and audit rows target ``name`` wrote to its SQLite database (nothing for another database)."""
     if database_url:
         return {}
-    path = workdir / "gateway-full-home" / "genai.db"
+    path = workdir / f"{name}-home" / "genai.db"
     with sqlite3.connect(path) as db:
         usage: int = db.execute("SELECT count(*) FROM usage_records").fetchone()[0]
         audit: int = db.execute("SELECT count(*) FROM audit_log").fetchone()[0]
