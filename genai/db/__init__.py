@@ -9,6 +9,7 @@ from genai.db.engine import create_configured_engine, dispose_engine, dispose_en
 from genai.db.migrate import upgrade_database
 from genai.db.models import ChunkRow, DocumentRow, IngestRunRow, QuarantineRow
 from genai.db.models_access import ApiKeyRow, AuditEntryRow
+from genai.db.models_reports import ReportAlertRow
 from genai.db.models_usage import UsageRow
 
 __all__ = [
@@ -19,6 +20,7 @@ __all__ = [
     "DocumentRow",
     "IngestRunRow",
     "QuarantineRow",
+    "ReportAlertRow",
     "UsageRow",
     "create_configured_engine",
     "dispose_engine",

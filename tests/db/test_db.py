@@ -25,8 +25,17 @@ from genai.db import (
 from genai.db.engine import configure_sqlite_connection, normalize_url
 from genai.db.migrate import alembic_config, downgrade_database, upgrade_engine
 
-TABLES = {"documents", "chunks", "quarantine", "ingest_runs", "api_keys", "audit_log", "usage_records"}
-HEAD = "0003_cache_and_guards"
+TABLES = {
+    "documents",
+    "chunks",
+    "quarantine",
+    "ingest_runs",
+    "api_keys",
+    "audit_log",
+    "usage_records",
+    "report_alerts",
+}
+HEAD = "0004_report_alerts"
 
 
 def _schema_state(url: str) -> tuple[list[object], set[str], str | None]:

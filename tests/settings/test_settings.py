@@ -28,8 +28,9 @@ SECTION_FIELDS: list[tuple[str, str, str, Any]] = [
     ("screening", "injection", "block", "block"),
     ("output", "deny_action", "block", "block"),
     ("cache", "l1_ttl_seconds", "60", 60.0),
+    ("reports", "top_n", "5", 5),
 ]
-RESERVED_SECTIONS = ["reports", "batch"]
+RESERVED_SECTIONS = ["batch"]
 TOP_LEVEL_FIELDS = [
     ("database_url", "postgresql+psycopg://app@db:5432/genai"),
     ("redis_url", "redis://cache:6379/0"),
