@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import time
@@ -131,7 +132,10 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=2000)
     parser.add_argument("--out", type=Path, default=RESULTS_DIR / "screening.json")
     args = parser.parse_args()
-    results = {"provenance": provenance(), "accuracy": accuracy(), "cost": cost(args.repeat)}
+    machine = {"cpus": os.cpu_count(), "load_average": os.getloadavg(), "python": sys.version.split()[0]}
+    results: dict[str, Any] = {"provenance": provenance(), "machine": machine}
+    results["accuracy"] = accuracy()
+    results["cost"] = cost(args.repeat)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n")
     for name, entry in results["accuracy"].items():

@@ -8,7 +8,7 @@ import re
 
 from genai.guards.entropy import find_random_tokens
 from genai.guards.findings import Finding
-from genai.guards.windows import finditer, lowered, word_windows
+from genai.guards.windows import Span, finditer, lowered, merged, to_space, word_windows
 
 _KNOWN = re.compile(
     r"(?<![A-Za-z0-9_\-])(?:"
@@ -53,6 +53,19 @@ _KNOWN_PREFIX = re.compile(
 )
 _ASSIGNMENT_WORDS = ("pass", "pwd", "secret", "api", "key", "token")
 _SAID_WORDS = ("pass", "pwd", "api key", "secret key", "access token")
+# An assignment's name runs on to its separator: "tokenizer" in prose is no ``token=``.
+_SEPARATOR_AFTER = re.compile(r"[A-Za-z0-9_\-]*[\"']?\s*(?::=|=|:)")
+
+
+def _assignment_windows(text: str, lower: str) -> list[Span]:
+    spans = []
+    for word in _ASSIGNMENT_WORDS:
+        at = lower.find(word)
+        while at != -1:
+            if _SEPARATOR_AFTER.match(text, at):
+                spans.append((max(0, at - 32), to_space(text, at + 200)))
+            at = lower.find(word, at + 1)
+    return merged(spans)
 
 
 def find_secrets(text: str) -> list[Finding]:
@@ -63,7 +76,7 @@ def find_secrets(text: str) -> list[Finding]:
         found.extend(Finding("secret", m.start(), m.end()) for m in _PEM.finditer(text))
     lower = lowered(text)
     whole = [(0, len(text))]
-    near = whole if lower is None else word_windows(text, lower, _ASSIGNMENT_WORDS, 32, 200)
+    near = whole if lower is None else _assignment_windows(text, lower)
     for m in finditer(_ASSIGNMENT, text, near):
         value = m.group(1)
         if _PLACEHOLDER.match(value) or "(" in value or re.fullmatch(r"(.)\1*", value):

@@ -23,7 +23,7 @@ MIN_DIGITS = 6
 _NON_SPACE = re.compile(r"\S*")
 
 
-def _to_space(text: str, at: int) -> int:
+def to_space(text: str, at: int) -> int:
     """The first whitespace at or after ``at`` (the text's end when none)."""
     if at >= len(text):
         return len(text)
@@ -48,7 +48,7 @@ def numeric_windows(text: str, before: int = 32) -> list[Span]:
     for m in _NUMERIC.finditer(text):
         run = m.group()
         if len(run) - sum(map(str.isdigit, run)) <= len(run) - MIN_DIGITS:  # six digits at least
-            spans.append((max(0, m.start() - before), _to_space(text, m.end())))
+            spans.append((max(0, m.start() - before), to_space(text, m.end())))
     return merged(spans)
 
 
@@ -59,7 +59,7 @@ def word_windows(text: str, lower: str, words: Iterable[str], before: int, after
     for word in words:
         at = lower.find(word)
         while at != -1:
-            spans.append((max(0, at - before), _to_space(text, at + len(word) + after)))
+            spans.append((max(0, at - before), to_space(text, at + len(word) + after)))
             at = lower.find(word, at + 1)
     return merged(spans)
 
