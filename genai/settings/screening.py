@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from genai.settings.section import SettingsSection
 
@@ -36,3 +36,9 @@ class ScreeningSettings(SettingsSection):
         description="Most characters of text one request's prompt may carry, all messages, parts, prompts "
         "or inputs together (400 prompt_too_large above it); None: only the gateway's body limits apply.",
     )
+
+    @field_validator("injection", mode="before")
+    @classmethod
+    def _yaml_off(cls, value: object) -> object:
+        # YAML 1.1 reads a bare `off` as false: `injection: off` means what it says.
+        return "off" if value is False else value

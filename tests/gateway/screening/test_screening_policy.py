@@ -69,3 +69,11 @@ def test_nothing_to_screen_records_nothing(tmp_path: Path) -> None:
     c = call({"messages": [{"role": "user", "content": "what is the capital of Peru?"}]})
     run(screening, c)
     assert c.ctx.guard_events == []
+
+
+def test_yaml_off_is_off_not_false(tmp_path: Path) -> None:
+    import yaml
+
+    fields = yaml.safe_load("tenants:\n  t:\n    screening:\n      injection: off\n")
+    assert fields["tenants"]["t"]["screening"]["injection"] is False  # what YAML 1.1 reads
+    assert ScreeningPolicy(Settings(home=tmp_path, **fields)).config_for("t").injection == "off"
