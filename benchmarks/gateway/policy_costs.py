@@ -29,10 +29,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 import tempfile
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -132,6 +133,11 @@ class Player:
         self.afters = [p for p in policies if implements(p, "after")]
         self.sinks = [p for p in policies if implements(p, "record")]
         self.position = {id(p): index for index, p in enumerate(policies)}
+        # What each timed request really met: its cache level, and whether limits counted in Redis (a
+        # Redis that timed out sends limits to their in-process fallback and the L2 aside: another path).
+        self.seen: Counter[str] = Counter()
+        limits = next((p for p in policies if p.name == "limits"), None)
+        self.limiter = getattr(limits, "limiter", None)
 
     async def upstream(self, call: Call) -> dict[str, Any]:
         """The stand-in: the canned answer, at once, with what the router would have noted."""
@@ -204,6 +210,9 @@ class Player:
                 timings[f"{sink.name}.record"].append(took)
         if timings is not None:
             timings[TOTAL].append(spent)
+            self.seen[f"cache_{ctx.cache_level}"] += 1
+            if self.limiter is not None and not getattr(self.limiter, "redis_up", True):
+                self.seen["limits_in_process"] += 1
         assert answer is not None
         return answer
 
@@ -247,6 +256,7 @@ async def measure_path(path: str, args: argparse.Namespace, home: Path, prefix: 
                 await player.play(body_of(index), None)
                 await asyncio.sleep(0)  # the tasks a request left (settlement, L2 store) run between
             timings: Timings = defaultdict(list)
+            player.seen.clear()
             cpu_started, wall_started = time.process_time_ns(), time.perf_counter_ns()
             for index in range(args.warmup, args.warmup + args.requests):
                 await player.play(body_of(index), timings)
@@ -260,7 +270,11 @@ async def measure_path(path: str, args: argparse.Namespace, home: Path, prefix: 
                 # stores), the ledger's and audit log's writer threads, the stand-in and this loop.
                 "process_cpu_us_per_request": cpu / args.requests / 1000.0,
                 "wall_us_per_request": wall / args.requests / 1000.0,
+                "seen": dict(player.seen),
             }
+            expected = {"miss": "cache_miss", "l1_hit": "cache_l1", "l2_hit": "cache_l2"}[path]
+            if player.seen[expected] != args.requests or player.seen["limits_in_process"]:
+                print(f"  {path} {size}: NOT all on the path measured: {dict(player.seen)}", file=sys.stderr)
     finally:
         await chain.close()
     return results
@@ -297,7 +311,13 @@ def render(data: dict[str, Any]) -> str:
             lines.append(f"| {name} | " + " | ".join(cells) + " |")
         cpu = " | ".join(f"{results[path][size]['process_cpu_us_per_request']:.0f}" for path in PATHS)
         lines.append(f"| process CPU per request, mean (hooks, tasks, writer threads, stand-in) | {cpu} |")
+        seen = " | ".join(_seen(results[path][size]["seen"]) for path in PATHS)
+        lines.append(f"| what the timed requests met (cache level; limits off Redis) | {seen} |")
     return "\n".join(lines)
+
+
+def _seen(seen: dict[str, int]) -> str:
+    return ", ".join(f"{key.removeprefix('cache_')}: {count}" for key, count in sorted(seen.items()))
 
 
 def _order(label: str) -> tuple[int, int]:
@@ -322,7 +342,7 @@ def main(argv: list[str] | None = None) -> None:
 
     tune_for_serving()  # as `genai gateway` serves: GC thresholds, the GIL switch interval
     prefix = servers_keyed.new_prefix()
-    started = time.monotonic()
+    started, load_before = time.monotonic(), os.getloadavg()
     results: dict[str, Any] = {}
     try:
         with tempfile.TemporaryDirectory(prefix="policy-costs-") as home:
@@ -341,8 +361,11 @@ def main(argv: list[str] | None = None) -> None:
         "requests": args.requests,
         "warmup": args.warmup,
         "policies": servers_chain.CHAIN_POLICIES,
+        "redis_prefix": prefix,
         "redis_keys_deleted": deleted,
         "wall_s": round(time.monotonic() - started, 1),
+        # Other processes share the cores and Redis: a load average well above 1 makes the p99s noise.
+        "loadavg_1m": [round(load_before[0], 2), round(os.getloadavg()[0], 2)],
         "command": " ".join(["benchmarks/gateway/policy_costs.py", *(argv or sys.argv[1:])]),
     }
     data = {"meta": meta, "results": results}
