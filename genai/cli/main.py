@@ -14,6 +14,7 @@ from genai.cli import (
     keys_cmd,
     models_cmd,
     quarantine_cmd,
+    report_cmd,
     search_cmd,
     up_cmd,
     usage_cmd,
@@ -40,6 +41,7 @@ app.add_typer(eval_cmd.app, name="eval")
 app.add_typer(keys_cmd.app, name="keys")
 app.add_typer(usage_cmd.app, name="usage")
 app.add_typer(audit_cmd.app, name="audit")
+app.add_typer(report_cmd.app, name="report")
 
 
 def main() -> None:

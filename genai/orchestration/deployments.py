@@ -6,6 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 NIGHTLY_CRON = "0 2 * * *"  # UTC; the same schedule as evaluate-nightly in deployments/prefect.yaml
+# UTC, as cost-report-daily and cost-report-weekly in deployments/prefect.yaml: yesterday's report shortly
+# after midnight (the ledger's last batches are flushed within seconds), last week's on Monday morning.
+COST_DAILY_CRON = "30 0 * * *"
+COST_WEEKLY_CRON = "0 1 * * 1"
 
 
 def platform_deployments() -> list[Any]:
@@ -13,11 +17,13 @@ def platform_deployments() -> list[Any]:
     from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
     from prefect.deployments.runner import EntrypointType
 
+    from flows.cost_report import cost_report
     from flows.evaluate import evaluate
     from flows.ingest import ingest
     from flows.promote import promote
 
     module = EntrypointType.MODULE_PATH
+    one_at_a_time = ConcurrencyLimitConfig(limit=1, collision_strategy=ConcurrencyLimitStrategy.ENQUEUE)
     return [
         ingest.to_deployment(
             name="ingest",
@@ -46,6 +52,30 @@ def platform_deployments() -> list[Any]:
             name="promote",
             description="Promote a model's challenger (or a version) to champion if it passes the gates.",
             tags=["genai", "promotion"],
+            entrypoint_type=module,
+        ),
+        cost_report.to_deployment(
+            name="cost-report",
+            description="A period's cost report from the usage ledger (artifacts, chart, CSV, alerts).",
+            tags=["genai", "reports"],
+            entrypoint_type=module,
+        ),
+        cost_report.to_deployment(
+            name="cost-report-daily",
+            description="Daily: yesterday's cost report and budget alerts.",
+            tags=["genai", "reports", "scheduled"],
+            cron=COST_DAILY_CRON,
+            parameters={"period": "previous-day"},
+            concurrency_limit=one_at_a_time,
+            entrypoint_type=module,
+        ),
+        cost_report.to_deployment(
+            name="cost-report-weekly",
+            description="Weekly (Mondays): last week's cost report and budget alerts.",
+            tags=["genai", "reports", "scheduled"],
+            cron=COST_WEEKLY_CRON,
+            parameters={"period": "previous-week"},
+            concurrency_limit=one_at_a_time,
             entrypoint_type=module,
         ),
     ]

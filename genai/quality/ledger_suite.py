@@ -9,7 +9,7 @@ Checks, in report order:
 - ``known_model``: every answered request (2xx) names a model, and, when the caller passes the names the
   platform knows (settings routes and prices, registered models), one of those or a registered version:
   a 2xx without one was served by something the ledger cannot attribute;
-- ``no_gap_in_busy_hours``: next to a busy hour, no silence between two consecutive records is longer
+- ``no_gap_in_busy_hours``: between two busy hours, no silence between two consecutive records is longer
   than ``reports.gap_seconds`` (records lost on the way are the likely reason).
 
 A failure is a finding the report shows, not an exception: the flow still publishes the numbers, beside
@@ -61,7 +61,8 @@ def explain(check: str, row: pd.Series, gap_seconds: float) -> str:
     if check == "no_negative_saving":
         return f"{row['request_id']}: saved {row['saved_cost_usd']:.6f} USD"
     if check == "known_model":
-        return f"{row['request_id']}: status {row['status']} with model {row['model']!r}"
+        model = row["model"] if isinstance(row["model"], str) else None
+        return f"{row['request_id']}: status {row['status']} with model {model!r}"
     if check == "no_gap_in_busy_hours":
         return (
             f"{row['busy_gap_s']:.0f} s without a record before {row['request_id']} at {row['created_at']} "

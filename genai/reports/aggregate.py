@@ -107,7 +107,7 @@ def breakdown(
     groups = [Group.model_validate(dict(row)) for row in connection.execute(statement).mappings()]
     if previous is not None and groups:
         present = [g.value for g in groups if g.value is not None]
-        before = dict(
+        before: dict[Any, Any] = dict(
             connection.execute(
                 select(column, _sum(U.cost_usd))
                 .where(*previous.where(), *extra, column.in_(present))

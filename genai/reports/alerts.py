@@ -83,28 +83,26 @@ def claim(url: str, alerts: Sequence[Alert], now: datetime | None = None) -> lis
 
 
 def _insert_ignoring_present(dialect: str) -> Any:
-    table = ReportAlertRow.__table__
     keys = ["tenant", "budget_period", "threshold"]
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-        return pg_insert(table).on_conflict_do_nothing(index_elements=keys)
+        return pg_insert(ReportAlertRow).on_conflict_do_nothing(index_elements=keys)
     from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-    return sqlite_insert(table).on_conflict_do_nothing(index_elements=keys)
+    return sqlite_insert(ReportAlertRow).on_conflict_do_nothing(index_elements=keys)
 
 
 def record_delivery(url: str, alert: Alert, event: str | None, webhook_status: str | None) -> None:
     """Keep how a claimed alert went out: the event emitted, the webhook's answer (or its error)."""
     from genai.db import get_engine
 
-    row = ReportAlertRow.__table__.c
     statement = (
-        update(ReportAlertRow.__table__)
+        update(ReportAlertRow)
         .where(
-            row.tenant == alert.tenant,
-            row.budget_period == alert.budget_period,
-            row.threshold == alert.threshold,
+            ReportAlertRow.tenant == alert.tenant,
+            ReportAlertRow.budget_period == alert.budget_period,
+            ReportAlertRow.threshold == alert.threshold,
         )
         .values(event=event, webhook_status=webhook_status)
     )

@@ -54,10 +54,11 @@ def budget_lines(
     keys = select(ApiKeyRow.prefix, ApiKeyRow.tenant, ApiKeyRow.budget_usd).where(
         ApiKeyRow.budget_usd.is_not(None), ApiKeyRow.revoked_at.is_(None)
     )
-    for prefix, tenant, budget in connection.execute(keys.order_by(ApiKeyRow.prefix)):
-        if tenants and tenant not in tenants:
+    for prefix, owner, limit in connection.execute(keys.order_by(ApiKeyRow.prefix)):
+        if tenants and owner not in tenants:
             continue
-        lines.append(_line("key", prefix, tenant, float(budget), by_key.get(prefix, 0.0), period, scope.end))
+        spent = by_key.get(prefix, 0.0)
+        lines.append(_line("key", prefix, owner, float(limit or 0.0), spent, period, scope.end))
     return lines
 
 

@@ -1,9 +1,10 @@
 """The ledger extract the quality suite checks: one row per record of the period, with the silence before
 it computed by the database (window functions), and whether that silence fell in a busy hour.
 
-A gap counts only next to a busy hour (one with at least ``busy_requests_per_hour`` records, before or
-after the gap): a quiet night has long silences by nature, a busy afternoon does not, so a long one
-there suggests records that never reached the ledger.
+A gap counts only between busy hours (the hours of the records on both sides have at least
+``busy_requests_per_hour`` records each): a quiet night, or the morning's first request after it, has
+long silences by nature; a busy afternoon does not, so a long one there suggests records that never
+reached the ledger.
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ def extract_statement(dialect: str, scope: Scope, busy_per_hour: int) -> Any:
         hourly.c.hour_records,
         previous_busy.label("previous_hour_records"),
     ).subquery("gaps")
-    busy = (gaps.c.hour_records >= busy_per_hour) | (gaps.c.previous_hour_records >= busy_per_hour)
+    busy = (gaps.c.hour_records >= busy_per_hour) & (gaps.c.previous_hour_records >= busy_per_hour)
     return select(
         *(gaps.c[name] for name in _KEPT),
         case((busy, gaps.c.gap_s), else_=literal_column("NULL")).label("busy_gap_s"),

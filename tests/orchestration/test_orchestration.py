@@ -92,7 +92,7 @@ def test_genai_up_serves_the_ingest_deployment_and_runs_it_from_the_api(
     base = f"http://127.0.0.1:{port}/api"
     try:
         wait_for(lambda: healthy(base), 120, "the Prefect server")
-        expected = {"ingest", "evaluate", "evaluate-nightly", "promote"}
+        expected = {"ingest", "evaluate", "evaluate-nightly", "promote", "cost-report", "cost-report-daily"}
 
         def all_served() -> dict[str, Any] | None:
             served = {d["name"]: d for d in api(base, "POST", "/deployments/filter", {})}
@@ -171,7 +171,10 @@ def test_prefect_yaml_declares_real_entrypoints_and_valid_parameters() -> None:
     for deployment in spec["deployments"]:
         flow: Any = load_flow_from_entrypoint(str(REPO / deployment["entrypoint"]))
         assert flow.name == deployment["entrypoint"].rsplit(":", 1)[1]  # flows/NAME.py:NAME
-        if "parameters" in deployment:
+        if "parameters" in deployment and flow.name == "cost_report":
+            validated = flow.validate_parameters(deployment["parameters"])
+            assert validated["period"] in {"previous-day", "previous-week"}
+        elif "parameters" in deployment:
             assert flow.name == "ingest"
             IngestRequest.model_validate(deployment["parameters"])
         assert deployment["work_pool"]["name"] in {"genai-process", "genai-kubernetes"}

@@ -7,6 +7,8 @@ import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import insert as sql_insert
+
 from genai.db import UsageRow, get_engine
 
 TENANTS = ("acme", "globex", "initech", None)
@@ -89,7 +91,7 @@ def mixed_rows(count: int, start: datetime, span: timedelta, seed: int = 7) -> l
 
 def insert(url: str, rows: list[dict[str, Any]]) -> None:
     with get_engine(url).begin() as connection:
-        connection.execute(UsageRow.__table__.insert(), rows)
+        connection.execute(sql_insert(UsageRow), rows)
 
 
 NOV = datetime(2026, 11, 1, tzinfo=UTC)
