@@ -20,6 +20,7 @@ from typing import Any
 import orjson
 
 from gateway.cache.entry import Entry
+from gateway.errors import UpstreamFailed
 
 
 def inputs_of(value: Any) -> tuple[list[Any], bool] | None:
@@ -87,7 +88,13 @@ def completed(lookup: Lookup, answer: dict[str, Any]) -> tuple[dict[str, Any], l
     new entries to store. The answer's usage counts every input (as if all were embedded now)."""
     data = answer.get("data")
     if not isinstance(data, list) or len(data) != len(lookup.missing):
-        return answer, []  # not an answer the cache understands: pass it on, store nothing
+        if len(lookup.missing) == len(lookup.inputs):
+            return answer, []  # the whole request was asked: pass the answer on as it is, store nothing
+        # Asked for some inputs only, the upstream did not answer each: the whole answer cannot be made.
+        raise UpstreamFailed(
+            f"The upstream answered {len(data) if isinstance(data, list) else 'no'} embeddings "
+            f"for {len(lookup.missing)} inputs."
+        )
     by_index = sorted(data, key=lambda item: item.get("index", 0))
     spent = int((answer.get("usage") or {}).get("prompt_tokens") or 0)
     shares = apportion(spent, [len(lookup.inputs[index]) for index in lookup.missing])
