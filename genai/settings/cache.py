@@ -14,6 +14,7 @@ from pydantic import Field
 from genai.settings.section import SettingsSection
 
 CacheEndpoint = Literal["chat", "completions", "embeddings"]
+ENDPOINTS: tuple[CacheEndpoint, ...] = ("chat", "completions", "embeddings")
 GIB = 1024**3
 
 
@@ -22,7 +23,7 @@ class CacheSettings(SettingsSection):
 
     enabled: bool = Field(True, description="Off: the policy passes every request through untouched.")
     endpoints: list[CacheEndpoint] = Field(
-        default_factory=lambda: ["chat", "completions", "embeddings"],
+        default_factory=lambda: list(ENDPOINTS),
         description="The endpoints whose answers are cached.",
     )
     l1_max_bytes: int = Field(GIB, ge=0, description="The in-process L1 bound in stored bytes; 0: no L1.")
