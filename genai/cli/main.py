@@ -12,6 +12,7 @@ from genai.cli import (
     gateway_cmd,
     ingest_cmd,
     keys_cmd,
+    metrics_cmd,
     models_cmd,
     quarantine_cmd,
     report_cmd,
@@ -34,6 +35,7 @@ app.command("search")(search_cmd.search)
 app.command("up")(up_cmd.up)
 app.command("gateway")(gateway_cmd.gateway)
 app.command("worker")(worker_cmd.worker)
+app.command("metrics")(metrics_cmd.metrics)
 app.add_typer(quarantine_cmd.app, name="quarantine")
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(models_cmd.app, name="models")

@@ -2,7 +2,9 @@
 deployments served so data teams can launch flows from the UI's parameter forms, the MLflow UI over the
 model registry and the evaluation runs, and the OpenAI-compatible gateway (a child process running
 `genai gateway`, so its event loop never competes with Prefect's). With the gateway's authentication on,
-the first run creates an API key for the platform's own clients and prints it once."""
+the first run creates an API key for the platform's own clients and prints it once. It also runs the
+platform's metrics exporter (`genai metrics`) and prints where every /metrics is and how to start
+Prometheus and Grafana with the shipped configuration (deployments/observability)."""
 
 from __future__ import annotations
 
@@ -24,6 +26,8 @@ def up(
     gateway_port: int | None = typer.Option(None, "--gateway-port", help="Default: gateway.port (8000)."),
     mlflow: bool = typer.Option(True, "--mlflow/--no-mlflow", help="Also run the MLflow UI (the registry)."),
     mlflow_port: int | None = typer.Option(None, "--mlflow-port", help="Default: registry.ui_port (5000)."),
+    metrics: bool = typer.Option(True, "--metrics/--no-metrics", help="Also run the metrics exporter."),
+    metrics_port: int = typer.Option(9464, "--metrics-port", help="Port of the metrics exporter."),
 ) -> None:
     """Start the Prefect server (UI on http://HOST:PORT), the MLflow UI, the gateway, and serve the
     platform's flows until Ctrl-C."""
@@ -67,6 +71,11 @@ def up(
         if mlflow:
             ui = settings.registry
             typer.echo(f"MLflow UI: http://{ui.ui_host}:{ui.ui_port}  (registered models, evaluation runs)")
+        if metrics:
+            children.append(_start_metrics(settings, metrics_port))
+        from genai.cli.up_metrics import metrics_hint
+
+        typer.echo(metrics_hint(settings, gateway=gateway, exporter_port=metrics_port if metrics else None))
         typer.echo(_other_shell_hint(local_server_url(settings)))
         serve(*platform_deployments(), pause_on_shutdown=False)
     finally:
@@ -138,5 +147,20 @@ def _start_mlflow(settings: Settings) -> subprocess.Popen[bytes]:
     typer.echo(f"starting the MLflow UI on http://{ui.ui_host}:{ui.ui_port} (log: {log_file})")
     try:
         return start_mlflow_server(settings, log_file)
+    except ServiceStartError as error:
+        fail(str(error), code=1)
+
+
+def _start_metrics(settings: Settings, port: int) -> subprocess.Popen[bytes]:
+    from genai.orchestration.prefect_env import server_answers
+    from genai.orchestration.services import ServiceStartError, start_metrics_exporter
+
+    host = settings.prefect.host
+    if server_answers(host, port):
+        fail(f"something already listens on {host}:{port}; stop it, pass --metrics-port or --no-metrics")
+    log_file = settings.home / "logs" / "metrics-exporter.log"
+    typer.echo(f"starting the metrics exporter on http://{host}:{port}/metrics (log: {log_file})")
+    try:
+        return start_metrics_exporter(settings, port, log_file)
     except ServiceStartError as error:
         fail(str(error), code=1)

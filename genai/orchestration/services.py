@@ -1,5 +1,5 @@
 """The local services `genai up` runs as child processes: the Prefect server, the MLflow server (the
-registry's UI) and the gateway.
+registry's UI), the gateway and the metrics exporter (`genai metrics`).
 
 Each starts in its own process session with its output in a log file, and counts as started only once its
 health endpoint answers; ``stop_process`` ends the whole session politely, then for good.
@@ -77,6 +77,8 @@ def start_prefect_server(
         PREFECT_HOME=str(settings.prefect_home),
         PREFECT_SERVER_ANALYTICS_ENABLED="false",
         PREFECT_SERVER_UI_SHOW_PROMOTIONAL_CONTENT="false",
+        # /api/metrics: the server's own counters (events, websockets), scraped by deployments/observability.
+        PREFECT_SERVER_METRICS_ENABLED="true",
     )
     env.pop("PREFECT_API_URL", None)  # the server must not think it is a client of another server
     host, port = settings.prefect.host, settings.prefect.port
@@ -119,3 +121,12 @@ def start_mlflow_server(settings: Settings, log_file: Path, timeout: float = 90.
         *("--workers", "1"),
     ]
     return start_service("the MLflow server", command, f"http://{host}:{port}/health", log_file, timeout)
+
+
+def start_metrics_exporter(
+    settings: Settings, port: int, log_file: Path, timeout: float = 60.0
+) -> subprocess.Popen[bytes]:
+    """`genai metrics` (ingestion and flow-run series) on the Prefect server's host and ``port``."""
+    host = settings.prefect.host
+    command = [sys.executable, "-m", "genai.cli.main", "metrics", "--host", host, "--port", str(port)]
+    return start_service("the metrics exporter", command, f"http://{host}:{port}/metrics", log_file, timeout)
