@@ -47,8 +47,9 @@ def check_ledger(settings: Settings, period: Period, known: set[str]) -> list[st
 
     reports = settings.reports
     with get_engine(settings.sql_url).connect() as connection:
-        frame = ledger_extract(connection, Scope(period.start, period.end), reports.busy_requests_per_hour)
-    _, failures = run_checks(frame, gap_seconds=reports.gap_seconds, known_models=known)
+        scope = Scope(period.start, period.end)
+        frame = ledger_extract(connection, scope, reports.busy_requests_per_hour, known)
+    _, failures = run_checks(frame, gap_seconds=reports.gap_seconds)
     return failures
 
 

@@ -98,10 +98,11 @@ def _checks(settings: Settings, period: Period, registered: list[str]) -> list[s
     from registry.eval_accuracy import known_models
 
     reports = settings.reports
-    with get_engine(settings.sql_url).connect() as connection:
-        frame = ledger_extract(connection, Scope(period.start, period.end), reports.busy_requests_per_hour)
     known = known_models(settings, registered)
-    return check_ledger(frame, gap_seconds=reports.gap_seconds, known_models=known)[1]
+    with get_engine(settings.sql_url).connect() as connection:
+        scope = Scope(period.start, period.end)
+        frame = ledger_extract(connection, scope, reports.busy_requests_per_hour, known)
+    return check_ledger(frame, gap_seconds=reports.gap_seconds)[1]
 
 
 def _print(report: CostReport, top: int, csv_file: Path | None) -> None:

@@ -47,6 +47,7 @@ class SuiteOutcome:
     evaluated: int
     failed_checks: list[str] = field(default_factory=list)
     failures: dict[int, list[str]] = field(default_factory=dict)  # row index -> failed checks, in order
+    counts: dict[str, int] = field(default_factory=dict)  # failed check -> rows that failed it
 
     @property
     def success(self) -> bool:
@@ -95,15 +96,22 @@ def _validation_for(name: str, expectations: Sequence[Expectation]) -> tuple[Any
         return _validations[key], key
 
 
-def run_suite(name: str, expectations: Sequence[Expectation], frame: pd.DataFrame) -> SuiteOutcome:
-    """Validate ``frame`` (which must have a 0..n-1 RangeIndex) and map failures back to its rows."""
+def run_suite(
+    name: str, expectations: Sequence[Expectation], frame: pd.DataFrame, first_rows: int | None = None
+) -> SuiteOutcome:
+    """Validate ``frame`` (which must have a 0..n-1 RangeIndex) and map failures back to its rows: every
+    failing row, or with ``first_rows`` only the first that many per check (a large table whose report
+    names a few rows and counts the rest; ``counts`` has every check's total either way)."""
     outcome = SuiteOutcome(suite=name, evaluated=len(expectations))
     if frame.empty:
         return outcome
     validation, _ = _validation_for(name, expectations)
-    result = validation.run(
-        batch_parameters={"dataframe": frame}, result_format={"result_format": "COMPLETE"}
-    )
+    result_format: dict[str, Any] = {"result_format": "COMPLETE"}
+    listed = "unexpected_index_list"
+    if first_rows is not None:
+        result_format = {"result_format": "SUMMARY", "partial_unexpected_count": first_rows}
+        listed = "partial_unexpected_index_list"
+    result = validation.run(batch_parameters={"dataframe": frame}, result_format=result_format)
     for expectation_result in result.results:
         check = expectation_result.expectation_config.meta["check"]
         error = expectation_result.exception_info or {}
@@ -112,7 +120,8 @@ def run_suite(name: str, expectations: Sequence[Expectation], frame: pd.DataFram
         if expectation_result.success:
             continue
         outcome.failed_checks.append(check)
-        for row in expectation_result.result.get("unexpected_index_list") or []:
+        outcome.counts[check] = int(expectation_result.result.get("unexpected_count") or 0)
+        for row in expectation_result.result.get(listed) or []:
             outcome.failures.setdefault(int(row), []).append(check)
     order = {e.check: i for i, e in enumerate(expectations)}
     outcome.failed_checks.sort(key=order.__getitem__)

@@ -22,11 +22,10 @@ def _busy_hour(first: int, hour: int) -> list[dict[str, object]]:
 
 
 def _check(url: str, known: set[str] | None = None) -> list[str]:
+    day = Scope(NOV.replace(tzinfo=None), (NOV + timedelta(days=1)).replace(tzinfo=None))
     with get_engine(url).connect() as connection:
-        frame = ledger_extract(
-            connection, Scope(NOV.replace(tzinfo=None), (NOV + timedelta(days=1)).replace(tzinfo=None)), BUSY
-        )
-    return check_ledger(frame, gap_seconds=GAP, known_models=known)[1]
+        frame = ledger_extract(connection, day, BUSY, known)
+    return check_ledger(frame, gap_seconds=GAP)[1]
 
 
 def test_a_clean_ledger_passes_and_quiet_nights_are_no_gap(database_url: str) -> None:
