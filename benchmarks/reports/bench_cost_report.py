@@ -62,7 +62,7 @@ CROSS JOIN LATERAL (SELECT (ARRAY['/v1/chat/completions', '/v1/completions', '/v
     AS route, (50 + random() * 2000)::int AS prompt, (random() * 400)::int AS completion) AS r
 CROSS JOIN LATERAL (SELECT CASE WHEN random() < 0.05
     THEN (ARRAY[400, 429, 500, 502])[1 + g % 4] ELSE 200 END AS status) AS s
-CROSS JOIN LATERAL (SELECT random() < 0.08 AS hit) AS h
+CROSS JOIN LATERAL (SELECT g > 0 AND random() < 0.08 AS hit) AS h  -- g: once per row, not once
 CROSS JOIN LATERAL (SELECT * FROM (VALUES
     (0, 'qa', 'qa/1', 'vllm', 0.2, 0.4), (1, 'qa', 'qa/2', 'vllm', 0.2, 0.4),
     (2, 'gpt-4o-mini', NULL, 'openai', 0.15, 0.6), (3, 'gpt-4o', NULL, 'openai', 2.5, 10.0),
