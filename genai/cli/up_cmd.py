@@ -71,11 +71,13 @@ def up(
         if mlflow:
             ui = settings.registry
             typer.echo(f"MLflow UI: http://{ui.ui_host}:{ui.ui_port}  (registered models, evaluation runs)")
-        if metrics:
-            children.append(_start_metrics(settings, metrics_port))
+        exporter = _start_metrics(settings, metrics_port) if metrics else None
+        if exporter is not None:
+            children.append(exporter)
         from genai.cli.up_metrics import metrics_hint
 
-        typer.echo(metrics_hint(settings, gateway=gateway, exporter_port=metrics_port if metrics else None))
+        exporter_port = metrics_port if exporter is not None else None
+        typer.echo(metrics_hint(settings, gateway=gateway, exporter_port=exporter_port))
         typer.echo(_other_shell_hint(local_server_url(settings)))
         serve(*platform_deployments(), pause_on_shutdown=False)
     finally:
@@ -151,16 +153,24 @@ def _start_mlflow(settings: Settings) -> subprocess.Popen[bytes]:
         fail(str(error), code=1)
 
 
-def _start_metrics(settings: Settings, port: int) -> subprocess.Popen[bytes]:
+def _start_metrics(settings: Settings, port: int) -> subprocess.Popen[bytes] | None:
+    """The metrics exporter, or None with a warning: unlike the gateway it serves no one's requests, so a
+    busy port (another `genai up`, another exporter) or a failed start does not stop the platform."""
     from genai.orchestration.prefect_env import server_answers
     from genai.orchestration.services import ServiceStartError, start_metrics_exporter
 
     host = settings.prefect.host
     if server_answers(host, port):
-        fail(f"something already listens on {host}:{port}; stop it, pass --metrics-port or --no-metrics")
+        typer.echo(
+            f"warning: something already listens on {host}:{port}; the metrics exporter is not started "
+            "(pass --metrics-port, or --no-metrics)",
+            err=True,
+        )
+        return None
     log_file = settings.home / "logs" / "metrics-exporter.log"
     typer.echo(f"starting the metrics exporter on http://{host}:{port}/metrics (log: {log_file})")
     try:
         return start_metrics_exporter(settings, port, log_file)
     except ServiceStartError as error:
-        fail(str(error), code=1)
+        typer.echo(f"warning: {error}; running without the metrics exporter", err=True)
+        return None
