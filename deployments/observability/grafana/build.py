@@ -40,7 +40,16 @@ def panel_json(panel: Panel, panel_id: int, x: int, y: int) -> dict[str, Any]:
         "fieldConfig": {"defaults": {"unit": panel.unit, "custom": custom}, "overrides": []},
         "options": {"legend": {"displayMode": "list", "placement": "bottom", "showLegend": True}},
         "targets": [
-            {"refId": chr(ord("A") + i), "datasource": DATASOURCE, "expr": expr, "legendFormat": legend}
+            {
+                "refId": chr(ord("A") + i),
+                "datasource": DATASOURCE,
+                "expr": expr,
+                "legendFormat": legend,
+                # A stat shows the value now: an instant query, so a series that ended earlier in the
+                # range (a run no longer "running") is not shown with its last value.
+                "instant": panel.kind == "stat",
+                "range": panel.kind != "stat",
+            }
             for i, (expr, legend) in enumerate(panel.queries)
         ],
     }

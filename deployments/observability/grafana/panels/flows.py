@@ -26,11 +26,12 @@ FLOWS = Dashboard(
             12,
         ),
         Panel(
-            "Documents ingested per hour by outcome",
+            "Documents of finished runs by outcome (cumulative)",
             "timeseries",
-            (q("sum by (outcome) (increase(genai_ingest_documents_total[1h]))", "{{outcome}}"),),
+            (q("sum by (outcome) (genai_ingest_documents_total)", "{{outcome}}"),),
             "short",
             12,
+            "The running sum; increase() over a window misses a knowledge base's first run (a new series).",
         ),
         Panel(
             "Quarantined share of the last run",
