@@ -142,6 +142,10 @@ def main() -> int:
     parser.add_argument("--run-dir", type=Path, default=Path("/tmp/genai-observability-run"))
     parser.add_argument("--worker-running", action="store_true", help="A worker already serves on its port.")
     args = parser.parse_args()
+    # Started in the background by a shell, this process (and so every child) would ignore SIGINT, and
+    # SIGINT is how `genai up` and `genai worker` are told to stop what they started. A handler here
+    # becomes the default disposition in each child after exec.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     run_dir: Path = args.run_dir
     if run_dir.exists():
         shutil.rmtree(run_dir)
