@@ -50,6 +50,9 @@ class RedisStore:
         )
         self.up = True
         self._retry_at = 0.0
+        # Failures so far. A call that succeeds brings Redis back only if none failed since it began: one
+        # started before the failure and answered after it proves nothing about Redis now.
+        self._failures = 0
         self._writes: set[asyncio.Task[None]] = set()
         metrics.CACHE_REDIS_UP.set(1)
 
@@ -66,13 +69,14 @@ class RedisStore:
         """The entries under ``keys`` (None for a miss); all None while Redis is down."""
         if not keys or not self._usable():
             return [None] * len(keys)
+        failures = self._failures
         try:
             async with asyncio.timeout(self.timeout_s * 2):  # a reconnect included
                 values = await self.client.mget([self.prefix + key for key in keys])
         except Exception as error:  # any failure: serve without the L2
             self._down(error)
             return [None] * len(keys)
-        self._back()
+        self._back(failures)
         return [Entry.decode(value) if isinstance(value, bytes) else None for value in values]
 
     async def get(self, key: str) -> Entry | None:
@@ -102,6 +106,7 @@ class RedisStore:
             await asyncio.gather(*self._writes, return_exceptions=True)
 
     def _down(self, error: BaseException) -> None:
+        self._failures += 1
         self._retry_at = time.monotonic() + self.retry_s
         if self.up:
             self.up = False
@@ -115,8 +120,8 @@ class RedisStore:
                 self.retry_s,
             )
 
-    def _back(self) -> None:
-        if not self.up:
+    def _back(self, failures_at_start: int) -> None:
+        if not self.up and failures_at_start == self._failures:
             self.up = True
             metrics.CACHE_REDIS_UP.set(1)
             logger.info("cache: Redis at %s answers again; the shared cache is back", self.url)

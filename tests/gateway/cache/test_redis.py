@@ -132,3 +132,43 @@ async def test_fake_hung_redis_costs_one_timeout_then_is_skipped_until_the_retry
         assert 0.05 < time.monotonic() - started < 0.5
     finally:
         await asyncio.wait_for(store.close(), 2)
+
+
+class _ScriptedRedis:
+    """A stand-in Redis client for a fault test: each ``mget`` waits for the event it is given, or never
+    answers (None), in the order the calls arrive."""
+
+    def __init__(self, gates: list[asyncio.Event | None]) -> None:
+        self.gates = gates
+
+    async def mget(self, keys: list[str]) -> list[bytes | None]:
+        gate = self.gates.pop(0)
+        if gate is None:
+            await asyncio.Event().wait()
+        else:
+            await gate.wait()
+        return [None] * len(keys)
+
+
+@pytest.mark.anyio
+async def test_fake_redis_answer_begun_before_a_failure_does_not_bring_it_back(redis_url: str) -> None:
+    # Under load a lookup that started before another one timed out may still answer: that proves nothing
+    # about Redis now, so the pause must hold until a lookup begun after the failure succeeds.
+    store = RedisStore(redis_url, prefix="t:", ttl_s=60, timeout_s=0.05, retry_s=0.3)
+    real_client = store.client
+    early, probe = asyncio.Event(), asyncio.Event()
+    store.client = _ScriptedRedis([early, None, probe])  # type: ignore[assignment]
+    try:
+        in_flight = asyncio.create_task(store.get("a"))
+        await asyncio.sleep(0)
+        assert await store.get("b") is None and not store.up  # the hung lookup timed out: down
+        early.set()
+        assert await in_flight is None
+        assert not store.up  # the older lookup's answer did not end the pause
+        await asyncio.sleep(0.35)
+        probe.set()
+        assert await store.get("c") is None
+        assert store.up  # a lookup begun after the failure answered: Redis is back
+    finally:
+        store.client = real_client
+        await asyncio.wait_for(store.close(), 2)
