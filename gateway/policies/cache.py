@@ -62,9 +62,15 @@ class CachePolicy(Policy):
 
     name: ClassVar[str] = "cache"
 
-    def __init__(self, settings: CacheSettings, redis_url: str | None = None) -> None:
+    def __init__(
+        self,
+        settings: CacheSettings,
+        redis_url: str | None = None,
+        uncached_tenants: frozenset[str] = frozenset(),
+    ) -> None:
         self.settings = settings
         self.enabled = settings.enabled
+        self.uncached_tenants = uncached_tenants  # tenants whose settings say ``cache: false``
         self.endpoints = frozenset(settings.endpoints)
         self.l1 = MemoryStore(settings.l1_max_bytes, settings.l1_ttl_seconds)
         self.l2: RedisStore | None = None
@@ -85,10 +91,17 @@ class CachePolicy(Policy):
             from genai.settings import get_settings
 
             settings = get_settings()
-        return cls(settings.cache, settings.redis_url)
+        uncached = frozenset(name for name, tenant in settings.tenants.items() if tenant.cache is False)
+        return cls(settings.cache, settings.redis_url, uncached)
 
     def _cacheable(self, call: Call) -> bool:
         if not self.enabled or call.endpoint not in self.endpoints:
+            return False
+        principal = call.ctx.principal
+        if (
+            self.uncached_tenants
+            and (principal.tenant if principal else "anonymous") in self.uncached_tenants
+        ):
             return False
         if call.endpoint == "embeddings":
             return True  # an embedding depends on its input alone

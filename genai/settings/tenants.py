@@ -24,3 +24,6 @@ class TenantSettings(SettingsSection):
     store_content: bool = Field(False, description="Keep prompts and answers in the audit log (encrypted).")
     screening: ScreeningSettings | None = Field(None, description="Replaces `screening` for this tenant.")
     output: OutputSettings | None = Field(None, description="Replaces `output` for this tenant.")
+    cache: bool = Field(
+        True, description="False: this tenant's answers are never cached nor served from cache."
+    )

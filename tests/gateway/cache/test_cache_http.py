@@ -83,6 +83,19 @@ def test_tenants_never_see_each_others_answers(
     assert len(echo_upstream.requests) == 2
 
 
+def test_a_tenant_with_cache_off_is_never_cached_while_others_are(
+    start_cached: StartCached, echo_upstream: EchoUpstream
+) -> None:
+    gateway = start_cached(tenants={"globex": {"cache": False}})
+    for _ in range(2):
+        off = gateway.http.post("/v1/chat/completions", json=GREEDY, headers=caller("globex"))
+        assert off.status_code == 200 and "x-genai-cache" not in off.headers
+    assert len(echo_upstream.requests) == 2
+    gateway.http.post("/v1/chat/completions", json=GREEDY, headers=caller("acme"))
+    acme = gateway.http.post("/v1/chat/completions", json=GREEDY, headers=caller("acme"))
+    assert acme.headers["x-genai-cache"] == "hit" and len(echo_upstream.requests) == 3
+
+
 def test_the_user_field_is_not_part_of_the_key_but_the_prompt_is(
     start_cached: StartCached, echo_upstream: EchoUpstream
 ) -> None:
