@@ -28,6 +28,7 @@ from gateway.context import RequestContext
 from gateway.principal import ANONYMOUS
 
 KEY_FORMAT = "genai-cache/1"
+_NO_CACHE = frozenset({"no-cache", "no-store"})
 _DROPPED = frozenset({"user", "stream", "stream_options"})
 _TRUE = frozenset({"1", "true", "yes", "on"})
 
@@ -40,6 +41,15 @@ def is_deterministic(body: Mapping[str, Any]) -> bool:
     """Whether the same body gets the same answer: greedy decoding (temperature 0) or a fixed seed."""
     temperature = body.get("temperature")
     return temperature == 0 or body.get("seed") is not None
+
+
+def bypassed(headers: Mapping[str, str] | None) -> bool:
+    """Whether the caller asked not to be served from, nor stored in, the cache: ``Cache-Control:
+    no-cache`` or ``no-store`` (the evaluation runner sends it: it measures the model, not the cache)."""
+    if headers is None:
+        return False
+    value = headers.get("cache-control")
+    return value is not None and any(d.strip().lower() in _NO_CACHE for d in value.split(","))
 
 
 def opted_in(headers: Mapping[str, str] | None, header: str) -> bool:

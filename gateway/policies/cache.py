@@ -95,7 +95,7 @@ class CachePolicy(Policy):
         return cls(settings.cache, settings.redis_url, uncached)
 
     def _cacheable(self, call: Call) -> bool:
-        if not self.enabled or call.endpoint not in self.endpoints:
+        if not self.enabled or call.endpoint not in self.endpoints or keys.bypassed(call.ctx.headers):
             return False
         principal = call.ctx.principal
         if (

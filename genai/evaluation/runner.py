@@ -114,7 +114,12 @@ def run_coroutine(coroutine: Coroutine[Any, Any, _T]) -> _T:
 
 
 def auth_headers(api_key: str | None) -> dict[str, str]:
-    return {"authorization": f"Bearer {api_key}"} if api_key else {}
+    """The runner's headers: its key, and ``Cache-Control: no-cache`` (an evaluation measures the model's
+    answers and latency, never the gateway's cache)."""
+    headers = {"cache-control": "no-cache"}
+    if api_key:
+        headers["authorization"] = f"Bearer {api_key}"
+    return headers
 
 
 def wait_until_served(

@@ -106,12 +106,20 @@ PolicyName = Literal[
     "ledger",
     "audit",
 ]
-# Who may call first, then how much; context changes the prompt; the sinks last. Authentication and the
-# ledger and audit switch themselves off by their own settings (auth.enabled, accounting.ledger / audit).
+# Who may call first, then how much; screening sees the client's own prompt (a refused or redacted prompt
+# never reaches the cache or a model); context adds the retrieved chunks (the cache key covers the prompt
+# actually sent, and a stored answer carries its citations); response_format checks an answer before the
+# cache may store it; the cache stores what the output filter then masks, so a tenant's filter applies to
+# replays too; the sinks last. Authentication, the ledger and audit switch themselves off by their own
+# settings (auth.enabled, accounting.ledger / audit); the cache by cache.enabled.
 _DEFAULT_POLICIES: tuple[PolicyName, ...] = (
     "auth",
     "limits",
+    "screening",
     "context",
+    "response_format",
+    "cache",
+    "output_filter",
     "metrics",
     "access_log",
     "ledger",

@@ -46,7 +46,11 @@ def test_settings_order_the_chain_and_refuse_unknown_or_repeated_names() -> None
     assert GatewaySettings().policies == [
         "auth",
         "limits",
+        "screening",
         "context",
+        "response_format",
+        "cache",
+        "output_filter",
         "metrics",
         "access_log",
         "ledger",

@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import orjson
+import pytest
 
 from gateway.accounting.pricing import saved_cost_of
 from gateway.accounting.rows import usage_row
@@ -81,6 +82,19 @@ def test_tenants_never_see_each_others_answers(
     assert (acme.headers["x-genai-cache"], globex.headers["x-genai-cache"]) == ("miss", "miss")
     assert again.headers["x-genai-cache"] == "hit"
     assert len(echo_upstream.requests) == 2
+
+
+@pytest.mark.parametrize("directive", ["no-cache", "max-age=0, no-store"])
+def test_cache_control_no_cache_neither_reads_nor_stores(
+    start_cached: StartCached, echo_upstream: EchoUpstream, directive: str
+) -> None:
+    gateway = start_cached()
+    bypass = {"cache-control": directive}
+    first = gateway.http.post("/v1/chat/completions", json=GREEDY, headers=bypass)
+    assert first.status_code == 200 and "x-genai-cache" not in first.headers
+    assert gateway.http.post("/v1/chat/completions", json=GREEDY).headers["x-genai-cache"] == "miss"
+    again = gateway.http.post("/v1/chat/completions", json=GREEDY, headers=bypass)
+    assert "x-genai-cache" not in again.headers and len(echo_upstream.requests) == 3
 
 
 def test_a_tenant_with_cache_off_is_never_cached_while_others_are(
