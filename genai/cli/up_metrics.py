@@ -35,7 +35,8 @@ def metrics_hint(settings: Settings, *, gateway: bool, exporter_port: int | None
         f"  prometheus --config.file={OBSERVABILITY}/prometheus/prometheus.yml "
         f"--storage.tsdb.path={settings.home / 'prometheus'}",
         f"  PROMETHEUS_URL=http://127.0.0.1:9090 GENAI_DASHBOARDS=$PWD/{OBSERVABILITY}/grafana/dashboards "
-        f"GF_PATHS_PROVISIONING=$PWD/{OBSERVABILITY}/grafana/provisioning grafana-server  (Grafana, port 3000)",
+        f"GF_PATHS_PROVISIONING=$PWD/{OBSERVABILITY}/grafana/provisioning grafana-server"
+        "  (Grafana, port 3000)",
         f"  Kubernetes: kubectl apply -k {OBSERVABILITY}",
     ]
     return "\n".join(lines)
