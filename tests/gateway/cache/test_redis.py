@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -19,6 +17,7 @@ from gateway.cache.entry import Entry
 from gateway.cache.redis_store import RedisStore
 from gateway.telemetry import metrics
 from tests.fixtures.gateway import CHAT_MODEL, USER, EchoUpstream, free_port
+from tests.fixtures.silent_port import silent_port
 from tests.gateway.cache.conftest import StartCached
 
 GREEDY: dict[str, Any] = {"model": CHAT_MODEL, "messages": USER, "temperature": 0}
@@ -82,28 +81,8 @@ def test_a_closed_redis_port_leaves_serving_on_the_l1(
 @pytest.fixture
 def silent_redis() -> Iterator[str]:
     """A server that accepts connections and never answers (a hung Redis): a fault double."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(16)
-    held: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        listener.settimeout(0.1)
-        while not stop.is_set():
-            try:
-                held.append(listener.accept()[0])
-            except OSError:
-                continue
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    yield f"redis://127.0.0.1:{listener.getsockname()[1]}/0"
-    stop.set()
-    thread.join()
-    for connection in held:
-        connection.close()
-    listener.close()
+    with silent_port() as port:
+        yield f"redis://127.0.0.1:{port}/0"
 
 
 @pytest.mark.anyio

@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import logging
 import shutil
-import socket
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +18,7 @@ import pytest
 from gateway.telemetry import metrics
 from tests.fixtures.gateway import EchoUpstream, free_port
 from tests.fixtures.services import service_unavailable
+from tests.fixtures.silent_port import silent_port as hung_port
 from tests.gateway.limits.gateway_fixtures import caller, chat, limited_gateway, limits_settings
 
 PATH = "/v1/chat/completions"
@@ -115,28 +114,8 @@ def test_fault_nothing_listens_at_redis_url_so_each_replica_limits_in_process(
 @pytest.fixture
 def silent_port() -> Iterator[int]:
     """A port that accepts connections and never answers (a hung Redis, a black-holed route)."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(64)
-    held: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        listener.settimeout(0.1)
-        while not stop.is_set():
-            try:
-                held.append(listener.accept()[0])
-            except TimeoutError:
-                continue
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    yield listener.getsockname()[1]
-    stop.set()
-    thread.join(timeout=5)
-    for connection in held:
-        connection.close()
-    listener.close()
+    with hung_port() as port:
+        yield port
 
 
 def test_fault_a_redis_that_never_answers_costs_one_timeout(
