@@ -75,13 +75,16 @@ def test_closed_loop_numbers_the_requests_of_all_connections_together() -> None:
     async def run() -> None:
         runner, url = await _serve_recording(received)
         try:
-            await loadgen.closed_loop(url, "bench", 4, 0.2, warmup=0.05, bodies=lambda i: b'{"n": %d}' % i)
+            await loadgen.closed_loop(url, "bench", 4, 1.0, warmup=0.05, bodies=lambda i: b'{"n": %d}' % i)
         finally:
             await runner.cleanup()
 
     asyncio.run(run())
     numbers = [orjson.loads(body)["n"] for body in received]
-    assert len(numbers) > 8 and sorted(numbers) == list(range(len(numbers)))
+    # Each body number is used once across the 4 connections; a request cut off at the end may have taken
+    # a number and never arrived, so gaps are allowed only there: at most one per connection.
+    assert len(numbers) > 8 and len(set(numbers)) == len(numbers)
+    assert max(numbers) < len(numbers) + 4
 
 
 @pytest.mark.parametrize("stream", [False, True])
