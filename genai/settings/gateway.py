@@ -20,7 +20,7 @@ Example (genai.yaml)::
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import Field, SecretStr, model_validator
 
@@ -92,7 +92,12 @@ class ModelRoute(SettingsSection):
     owned_by: str = "genai-platform"
 
 
-# The request policies the gateway knows (gateway/policies/, one module each), by the name a setting uses.
+# The request policies the gateway knows (gateway/policies/, one module each), by the name a setting uses,
+# listed in the order the default chain runs them: who may call first, then how much; screening sees the
+# client's own prompt (a refused or redacted prompt never reaches the cache or a model); context adds the
+# retrieved chunks (the cache key covers the prompt actually sent, and a stored answer carries its
+# citations); response_format checks an answer before the cache may store it; the cache stores what the
+# output filter then masks, so a tenant's filter applies to replays too; the sinks last.
 PolicyName = Literal[
     "auth",
     "limits",
@@ -106,25 +111,9 @@ PolicyName = Literal[
     "ledger",
     "audit",
 ]
-# Who may call first, then how much; screening sees the client's own prompt (a refused or redacted prompt
-# never reaches the cache or a model); context adds the retrieved chunks (the cache key covers the prompt
-# actually sent, and a stored answer carries its citations); response_format checks an answer before the
-# cache may store it; the cache stores what the output filter then masks, so a tenant's filter applies to
-# replays too; the sinks last. Authentication, the ledger and audit switch themselves off by their own
+# Every policy, in that order. Authentication, the ledger and audit switch themselves off by their own
 # settings (auth.enabled, accounting.ledger / audit); the cache by cache.enabled.
-_DEFAULT_POLICIES: tuple[PolicyName, ...] = (
-    "auth",
-    "limits",
-    "screening",
-    "context",
-    "response_format",
-    "cache",
-    "output_filter",
-    "metrics",
-    "access_log",
-    "ledger",
-    "audit",
-)
+_DEFAULT_POLICIES: tuple[PolicyName, ...] = get_args(PolicyName)
 
 
 class GatewaySettings(SettingsSection):
