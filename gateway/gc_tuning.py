@@ -5,11 +5,11 @@ collections ran 1-2 times a second under load, each walking every object the imp
 milliseconds), and requests piled up behind them (docs/benchmarks/gateway.md). Moving what exists after
 start-up into the permanent generation and collecting the young generation less often removes that tail.
 
-The ledger and audit writers are threads: a 200-row batch is about 5 ms of Python work (SQLAlchemy's
-parameter processing, the audit chain's hashing). With CPython's default 5 ms switch interval the event
-loop, asking for the GIL while a writer holds it, waited up to those 5 ms, a few times a second: the p99
-of every request in flight then. A 1 ms interval bounds that wait at about 1 ms; with the loop alone
-running (no writer busy) the interval costs nothing, since no thread asks for the GIL.
+The ledger and audit batches are written by child processes (``gateway.accounting.writer_process``), but
+other threads remain (the writer threads' hand-over, anyio's worker threads, the registry poller, and
+``accounting.writer: thread``). With CPython's default 5 ms switch interval the event loop, asking for the
+GIL while such a thread holds it, waits up to those 5 ms; a 1 ms interval bounds that wait at about 1 ms,
+and with the loop alone running the interval costs nothing, since no thread asks for the GIL.
 """
 
 from __future__ import annotations

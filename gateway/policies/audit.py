@@ -1,9 +1,10 @@
 """The ``audit`` policy: who did what, one hash-chained entry per API request, appended in batches.
 
 Each ``/v1/*`` request gets an entry (actor: the key prefix or ``sub:<token subject>``, tenant, route,
-model, decision, status, reason) through the record hook, queued for a ``BatchWriter`` thread that
-appends batches under the log's write lock (``gateway.accounting.audit_log``), spools them while the
-database is away and replays them later, like the ledger.
+model, decision, status, reason) through the record hook, queued for a ``BatchWriter`` thread; its child
+process (``gateway.accounting.writer_process``) appends batches under the log's write lock
+(``gateway.accounting.audit_log``); batches are spooled while the database is away and replayed later,
+like the ledger's.
 
 Prompts and answers are kept only for tenants with ``tenants[T].store_content``, encrypted with Fernet
 (``accounting.content_key``; the gateway refuses to start when such a tenant exists and no key is set).
@@ -17,11 +18,12 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import anyio
 
-from gateway.accounting.audit_log import audit_row, write_audit
+from gateway.accounting.audit_log import audit_row
 from gateway.accounting.content import KEY_HINT, ContentBuffer, ContentCipher, answer_text, delta_text
 from gateway.accounting.rows import Row
 from gateway.accounting.spool import Spool
 from gateway.accounting.writer import BatchWriter
+from gateway.accounting.writer_process import WriterProcess, write_audit_rows
 from gateway.policies.base import Answer, Call, Policy
 from gateway.policies.ledger import API_PREFIX, spool_root
 from gateway.policies.usage import UsageRecord
@@ -68,6 +70,7 @@ class AuditPolicy(Policy):
             flush_seconds=accounting.flush_seconds,
             replay_seconds=accounting.replay_seconds,
         )
+        self.process = WriterProcess("audit") if accounting.writer == "process" else None
 
     @classmethod
     def from_settings(cls, settings: Settings | None) -> AuditPolicy:
@@ -117,9 +120,12 @@ class AuditPolicy(Policy):
         self.writer.put(audit_row(record, token))
 
     def _write(self, rows: list[Row], replayed: bool) -> None:
-        from genai.db import get_engine
-
-        write_audit(get_engine(self.database_url), rows, replayed)
+        if self.process is not None:
+            self.process.run(write_audit_rows, self.database_url, rows, replayed)
+        else:
+            write_audit_rows(self.database_url, rows, replayed)
 
     async def close(self) -> None:
         await anyio.to_thread.run_sync(self.writer.close)
+        if self.process is not None:
+            await anyio.to_thread.run_sync(self.process.close)

@@ -2,9 +2,11 @@
 
 Every request to ``/v1/*`` gets its row, whatever its status (401, 404, 429 and 5xx included); probes
 and ``/metrics`` do not. The record hook prices the record (``gateway.accounting.pricing.price_of``),
-counts its cost in Prometheus and queues the row; a ``BatchWriter`` thread writes batches of
-``accounting.batch_size`` every ``accounting.flush_seconds``, spools them to ``accounting.spool_dir``
-(default ``home/spool``) while the database is away and replays them every ``accounting.replay_seconds``.
+counts its cost in Prometheus and queues the row; a ``BatchWriter`` thread hands batches of
+``accounting.batch_size`` every ``accounting.flush_seconds`` to a child process that writes them
+(``gateway.accounting.writer_process``; ``accounting.writer: thread`` writes them in process), spools
+them to ``accounting.spool_dir`` (default ``home/spool``) while the database is away and replays them
+every ``accounting.replay_seconds``.
 Rows are keyed by request id and inserted skipping ids already present, so none is written twice. The
 app's shutdown awaits ``close``, which writes (or spools) what is still queued.
 """
@@ -17,9 +19,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import anyio
 
 from gateway.accounting.pricing import price_of, saved_cost_of
-from gateway.accounting.rows import Row, insert_usage, usage_row
+from gateway.accounting.rows import Row, usage_row
 from gateway.accounting.spool import Spool
 from gateway.accounting.writer import BatchWriter
+from gateway.accounting.writer_process import WriterProcess, write_usage_rows
 from gateway.policies.base import Policy
 from gateway.policies.usage import UsageRecord
 from gateway.telemetry.metrics import COST_USD
@@ -53,6 +56,7 @@ class LedgerPolicy(Policy):
             replay_seconds=accounting.replay_seconds,
         )
         self._cost_children: dict[str, Any] = {}
+        self.process = WriterProcess("ledger") if accounting.writer == "process" else None
 
     @classmethod
     def from_settings(cls, settings: Settings | None) -> LedgerPolicy:
@@ -74,10 +78,12 @@ class LedgerPolicy(Policy):
         self.writer.put(usage_row(record, cost, version, saved_cost_of(record, self.accounting)))
 
     def _write(self, rows: list[Row], replayed: bool) -> None:
-        from genai.db import get_engine
-
-        with get_engine(self.database_url).begin() as connection:
-            insert_usage(connection, rows)
+        if self.process is not None:
+            self.process.run(write_usage_rows, self.database_url, rows, replayed)
+        else:
+            write_usage_rows(self.database_url, rows, replayed)
 
     async def close(self) -> None:
         await anyio.to_thread.run_sync(self.writer.close)
+        if self.process is not None:
+            await anyio.to_thread.run_sync(self.process.close)

@@ -15,6 +15,7 @@ Example (genai.yaml)::
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 
@@ -38,6 +39,12 @@ class AccountingSettings(SettingsSection):
     flush_seconds: float = Field(1.0, gt=0, description="Longest a finished request waits to be written.")
     spool_dir: Path | None = Field(None, description="Default: home/spool.")
     replay_seconds: float = Field(5.0, gt=0, description="How often spooled batches are retried.")
+    writer: Literal["process", "thread"] = Field(
+        "process",
+        description="process: batches are written by a child process at a lower priority, so their Python "
+        "work never holds the event loop's GIL (the p99 under load); thread: by a thread of the gateway "
+        "process, where child processes cannot be started.",
+    )
     price_table_version: str = "builtin"
     prices: dict[str, ModelPrice] = Field(
         default_factory=dict,

@@ -75,7 +75,7 @@ def test_closed_loop_numbers_the_requests_of_all_connections_together() -> None:
     async def run() -> None:
         runner, url = await _serve_recording(received)
         try:
-            await loadgen.closed_loop(url, "bench", 4, 1.0, warmup=0.05, bodies=lambda i: b'{"n": %d}' % i)
+            await loadgen.closed_loop(url, "bench", 4, 3.0, warmup=0.05, bodies=lambda i: b'{"n": %d}' % i)
         finally:
             await runner.cleanup()
 
