@@ -146,7 +146,7 @@ class RegistryWatcher:
         self.snapshot = snapshot
 
     def _set_state(self, state: State, error: str | None) -> None:
-        REGISTRY_UP.set(0 if state == "down" else 1)
+        REGISTRY_UP.labels(registry=self.shown_uri).set(0 if state == "down" else 1)
         previous, self.state, self.error = self.state, state, error
         if state == previous:
             return

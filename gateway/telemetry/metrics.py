@@ -81,7 +81,9 @@ WORKER_UP = Gauge(
 REGISTRY_UP = Gauge(
     "genai_gateway_registry_up",
     "1 when the last poll of the model registry succeeded (or no registry store exists yet), 0 when it "
-    "failed and the gateway serves the last snapshot it read.",
+    "failed and the gateway serves the last snapshot it read; labelled by the registry's URI (credentials "
+    "hidden), so that several gateways in one process do not overwrite each other.",
+    ["registry"],
     registry=REGISTRY,
 )
 REGISTRY_POLLS_FAILED = Counter(

@@ -123,14 +123,9 @@ def test_genai_up_serves_the_ingest_deployment_and_runs_it_from_the_api(
         run = api(base, "POST", create, payload)
         assert wait_for_final_state(base, run["id"], 300) == "COMPLETED"
 
-        artifacts = api(base, "POST", "/artifacts/filter", {})
-        keys = {artifact["key"] for artifact in artifacts}
-        assert {
-            "ingest-from-ui-summary",
-            "ingest-from-ui-counts",
-            "ingest-from-ui-progress",
-            "ingest-from-ui-quarantine",
-        } <= keys
+        wanted = {f"ingest-from-ui-{part}" for part in ("summary", "counts", "progress", "quarantine")}
+        artifacts = api(base, "POST", "/artifacts/filter", {"artifacts": {"key": {"any_": sorted(wanted)}}})
+        assert {artifact["key"] for artifact in artifacts} == wanted
 
         # The hint `genai up` prints, run from "another shell": only PREFECT_API_URL set, no Prefect home.
         shell = {k: v for k, v in env.items() if not k.startswith(("PREFECT_", "GENAI_"))}
@@ -174,6 +169,13 @@ def test_prefect_yaml_declares_real_entrypoints_and_valid_parameters() -> None:
         if "parameters" in deployment and flow.name == "cost_report":
             validated = flow.validate_parameters(deployment["parameters"])
             assert validated["period"] in {"previous-day", "previous-week"}
+        elif "parameters" in deployment and flow.name == "ingest_sharded":
+            shard_deployment = flow.validate_parameters(
+                {**deployment["parameters"], "source": "/data", "knowledge_base": "kb"}
+            )["deployment"]
+            assert shard_deployment in {
+                d["entrypoint"].split(":")[1] + "/" + d["name"] for d in spec["deployments"]
+            }
         elif "parameters" in deployment:
             assert flow.name == "ingest"
             IngestRequest.model_validate(deployment["parameters"])
