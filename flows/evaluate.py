@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
@@ -83,6 +83,19 @@ Promote = Annotated[
     bool,
     ui_field("Promote", "Afterwards, run each evaluated challenger through the promotion gates."),
 ]
+SearchModes = Annotated[
+    Sequence[Literal["configured", "dense", "sparse", "hybrid"]],
+    ui_field(
+        "Search modes",
+        "Evaluate the search alone, no model: every question searched directly in each mode listed "
+        "(configured: each knowledge base's own mode), scored on documents (hit@1, hit@5, MRR@10, nDCG@10) "
+        "and timed. Empty: evaluate the models.",
+    ),
+]
+KnowledgeBase = Annotated[
+    str,
+    ui_field("Knowledge base", "Search this knowledge base for every question. Empty: each example's own."),
+]
 
 
 def default_eval_set(settings: Settings) -> Path:
@@ -109,13 +122,20 @@ def evaluate(
     concurrency: Concurrency = 0,
     max_tokens: MaxTokens = 64,
     promote: Promote = False,
+    search_modes: SearchModes = (),
+    knowledge_base: KnowledgeBase = "",
 ) -> dict[str, Any]:
-    """Evaluate ``models`` on ``eval_set`` through the gateway; returns the candidates' summaries."""
+    """Evaluate ``models`` on ``eval_set`` through the gateway; returns the candidates' summaries. With
+    ``search_modes``, evaluate the search alone in each mode instead (no model)."""
     from registry.client import ModelRegistry
 
     settings = get_settings()
     logger = get_run_logger()
     checked = steps.check_eval_set(str(eval_set or default_eval_set(settings)))
+    if search_modes:
+        if models:
+            raise ValueError("search_modes evaluates the search alone: leave models empty")
+        return _evaluate_search(checked, list(search_modes), knowledge_base or None, settings)
     registry = ModelRegistry.from_settings(settings)
     candidates = steps.resolve_candidates(list(models), registry)
     if not candidates:
@@ -150,6 +170,24 @@ def evaluate(
             for row, run in zip(steps.comparison_rows(runs), runs, strict=True)
         ],
         "promotions": promotions,
+    }
+
+
+def _evaluate_search(
+    checked: Any, modes: list[Any], knowledge_base: str | None, settings: Settings
+) -> dict[str, Any]:
+    """One search task per mode, the comparison artifact; returns every mode's summary."""
+    from tasks import evaluate_search
+
+    summaries = [evaluate_search.search_eval_set(checked, settings, mode, knowledge_base) for mode in modes]
+    for summary in summaries:
+        get_run_logger().info("search %s: %s", summary.label, summary.model_dump_json(include={"metrics"}))
+    evaluate_search.publish_search_comparison(checked, summaries)
+    return {
+        "eval_set": str(checked.path),
+        "sha256": checked.sha256,
+        "knowledge_base": knowledge_base,
+        "search": [summary.model_dump(mode="json") for summary in summaries],
     }
 
 

@@ -2,7 +2,9 @@
 
 One ``VectorStore`` is kept open between requests, so a request pays for a search, not for opening Qdrant
 (and, the first time, for loading the embedding model, which ``genai.retrieval`` shares with the rest of
-the process). Searches run in worker threads: encoding the query and Qdrant's local mode both block.
+the process). Searches run in worker threads: encoding the query and Qdrant's local mode both block. A
+search runs in the knowledge base's configured mode (``retrieval.mode`` or its per-knowledge-base override);
+``passages`` also adds each hit's neighbouring chunks (``retrieval.neighbours``) for the prompt.
 
 Qdrant's local mode lets one process at a time open its folder, so while the gateway holds it an ingestion
 run in another process cannot write. The store is therefore released after ``idle_seconds`` (10 s) without
@@ -21,6 +23,7 @@ from gateway.errors import InvalidRequest, NoHealthyUpstream
 
 if TYPE_CHECKING:
     from genai.ingest.records import ScoredChunk
+    from genai.retrieval.neighbours import Passage
     from genai.settings import Settings
     from genai.stores.vectors import VectorStore
 
@@ -48,25 +51,38 @@ class KnowledgeBases:
     async def search(self, kb: str, query: str, k: int) -> list[ScoredChunk]:
         """The ``k`` best chunks of ``kb`` for ``query``; 400 naming an unknown knowledge base, 503 when
         the store cannot be opened (another process holds Qdrant's local folder)."""
+        passages = await self.passages(kb, query, k, neighbours=0)
+        return [passage.hit for passage in passages]
+
+    async def passages(self, kb: str, query: str, k: int, neighbours: int | None = None) -> list[Passage]:
+        """``search``'s hits, each with the passage of its neighbouring chunks (``neighbours`` on each
+        side; None: the knowledge base's ``retrieval.neighbours``)."""
         try:
-            return await asyncio.to_thread(self._search, kb, query, k)
+            return await asyncio.to_thread(self._search, kb, query, k, neighbours)
         finally:
             self._arm_idle_timer()
 
-    def _search(self, kb: str, query: str, k: int) -> list[ScoredChunk]:
-        from genai.retrieval import UnknownKnowledgeBaseError, search
+    def _search(self, kb: str, query: str, k: int, neighbours: int | None) -> list[Passage]:
+        from genai.retrieval import SparseIndexMissingError, UnknownKnowledgeBaseError, search
+        from genai.retrieval.neighbours import expand_neighbours
         from genai.stores.errors import KnowledgeBaseNotFoundError, TransientStoreError
 
         try:
             store = self._acquire()
         except TransientStoreError as error:
             raise NoHealthyUpstream(f"the knowledge bases cannot be searched now: {error}") from None
+        if neighbours is None:
+            neighbours = self.settings.retrieval.for_kb(kb).neighbours
         try:
-            return search(kb, query, k, settings=self.settings, vectors=store)
+            hits = search(kb, query, k, settings=self.settings, vectors=store)
+            return expand_neighbours(store, kb, hits, neighbours)
         except (UnknownKnowledgeBaseError, KnowledgeBaseNotFoundError) as error:
             raise InvalidRequest(
                 str(error), param="knowledge_base", code="knowledge_base_not_found"
             ) from None
+        except SparseIndexMissingError as error:
+            # The platform's configuration asks for a mode this knowledge base's index cannot serve.
+            raise NoHealthyUpstream(str(error)) from None
         except TransientStoreError as error:
             raise NoHealthyUpstream(f"the knowledge base {kb!r} cannot be searched now: {error}") from None
         finally:

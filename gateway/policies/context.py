@@ -4,7 +4,9 @@ spec, or for any chat or text completion that names a ``knowledge_base`` in its 
 ``before`` searches the knowledge base (``genai.retrieval.search`` on the store ``gateway.knowledge``
 keeps open) for the request's question (``gateway.question``), keeps the best chunks that fit the model's
 context window, puts them into the prompt (one system message for a chat, a preamble for a text
-completion) and leaves them on ``ctx.retrieved`` (the extractive kind answers from them). ``after`` adds
+completion) and leaves them on ``ctx.retrieved`` (the extractive kind answers from them). The search runs
+in the knowledge base's configured mode (``retrieval``: dense, sparse or hybrid) and each hit comes with its
+neighbouring chunks (``retrieval.neighbours``) as one passage. ``after`` adds
 ``citations`` to the JSON answer; for a stream, ``on_chunk`` sends one more chunk with ``choices: []`` and
 ``citations`` just before ``[DONE]``. A citation is ``{"index", "doc_id", "source", "title",
 "chunk_no", "score", "text"}``; ``index`` is the ``[n]`` the prompt numbers the chunk with.
@@ -14,8 +16,9 @@ base; it is never forwarded upstream. An unknown knowledge base is a 400 naming 
 nothing still answers, with ``citations: []``.
 
 Fitting, by tokens: the budget is the context window minus the prompt minus ``max_tokens`` (a quarter of
-the window, at most 256, when the request sets none), capped by ``retrieval.max_context_tokens``; chunks are
-taken best first, and one that does not fit is skipped. Tokens are counted with the embedding model's
+the window, at most 256, when the request sets none), capped by ``retrieval.max_context_tokens``; passages
+are taken best first, a passage that does not fit is replaced by its hit alone, and a hit that does not fit
+either is skipped. Tokens are counted with the embedding model's
 tokenizer (``genai.embedding.tokenizer``, the counts ingestion sizes chunks with) times ``TOKEN_MARGIN``:
 the gateway does not know the served model's tokenizer, and a small-vocabulary one (the tiny test model's)
 needs about 1.9 times as many tokens. With a window of thousands of tokens the margin rarely binds. With no
@@ -41,6 +44,7 @@ from gateway.sse import DONE, sse_frame
 
 if TYPE_CHECKING:
     from genai.ingest.records import ScoredChunk
+    from genai.retrieval.neighbours import Passage
     from genai.settings import Settings
 
 _NOTE = "context.citations"
@@ -89,9 +93,9 @@ class ContextPolicy(Policy):
         kb = override or (retrieval.knowledge_base if retrieval else "")
         k = retrieval.k if retrieval is not None else DEFAULT_K
         question = question_of(body)
-        chunks = await self.knowledge.search(kb, question, k) if question else []
+        passages = await self.knowledge.passages(kb, question, k) if question else []
         cap = retrieval.max_context_tokens if retrieval is not None else None
-        kept = await asyncio.to_thread(self._fit, ctx, body, chunks, cap)
+        kept = await asyncio.to_thread(self._fit, ctx, body, passages, cap)
         ctx.retrieved = kept
         call.notes[_NOTE] = [citation(index, chunk) for index, chunk in enumerate(kept, 1)]
         if kept:
@@ -99,10 +103,10 @@ class ContextPolicy(Policy):
         return None
 
     def _fit(
-        self, ctx: RequestContext, body: dict[str, Any], chunks: Sequence[ScoredChunk], cap: int | None
+        self, ctx: RequestContext, body: dict[str, Any], passages: Sequence[Passage], cap: int | None
     ) -> list[ScoredChunk]:
-        if not chunks or (ctx.context_window is None and cap is None):
-            return list(chunks)
+        if not passages or (ctx.context_window is None and cap is None):
+            return [passage.expanded for passage in passages]
         count = self._counter()
         budget = cap if cap is not None else None
         if ctx.context_window is not None:
@@ -113,11 +117,13 @@ class ContextPolicy(Policy):
             budget = left if budget is None else min(budget, left)
         assert budget is not None
         kept: list[ScoredChunk] = []
-        for chunk in chunks:
-            cost = count(passage(len(kept) + 1, chunk))
-            if cost <= budget:
-                kept.append(chunk)
-                budget -= cost
+        for found in passages:
+            for chunk in (found.expanded, found.hit) if found.expanded is not found.hit else (found.hit,):
+                cost = count(passage(len(kept) + 1, chunk))
+                if cost <= budget:
+                    kept.append(chunk)
+                    budget -= cost
+                    break
         return kept
 
     def _counter(self) -> Any:

@@ -1,4 +1,6 @@
-"""`genai search --kb NAME "query"`: the chunks most similar to a query, with citations."""
+"""`genai search --kb NAME "query"`: the chunks that best answer a query, with citations. ``--mode`` picks
+dense, sparse or hybrid search (default: the knowledge base's configured mode); ``--documents`` lists
+documents instead of chunks, each cited by its best chunk."""
 
 from __future__ import annotations
 
@@ -24,15 +26,32 @@ def search(
     kb: str = typer.Option(..., "--kb", help="Knowledge base to search."),
     k: int = typer.Option(5, "--k", "-k", min=1, max=100, help="How many chunks to return."),
     filters: list[str] = typer.Option([], "--filter", help="KEY=VALUE on chunk metadata (repeatable)."),
+    mode: str | None = typer.Option(
+        None, "--mode", help="dense, sparse or hybrid (default: the knowledge base's retrieval.mode)."
+    ),
+    documents: bool = typer.Option(
+        False, "--documents", help="One result per document (its best chunk), k documents."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print results as JSON."),
 ) -> None:
     """Search a knowledge base."""
     from genai.retrieval import UnknownKnowledgeBaseError
     from genai.retrieval import search as run_search
+    from genai.retrieval.query import MODES
 
+    if mode is not None and mode not in MODES:
+        fail(f"--mode takes one of {', '.join(MODES)}, got {mode!r}")
     settings = load_settings()
     try:
-        hits = run_search(kb, query, k, _parse_filters(filters) or None, settings=settings)
+        hits = run_search(
+            kb,
+            query,
+            k,
+            _parse_filters(filters) or None,
+            settings=settings,
+            mode=mode,  # checked against MODES above
+            group_by_document=documents,
+        )
     except (UnknownKnowledgeBaseError, ValueError) as error:
         fail(str(error).strip("'\""))
     if as_json:

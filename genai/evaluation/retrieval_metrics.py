@@ -1,4 +1,5 @@
-"""Retrieval metrics on document ids: hit@k, reciprocal rank (its mean is MRR) and nDCG@k.
+"""Retrieval metrics on document ids: hit@k, reciprocal rank (its mean is MRR) and nDCG@k, and the fixed
+cut-offs a retrieval comparison reports (``ranking_scores``: hit@1, hit@5, MRR@10, nDCG@10).
 
 Search returns chunks, and several chunks of one document can appear in one result list. Relevance is
 judged per document (an eval set names relevant doc ids), so the ranked chunk list is first collapsed to
@@ -55,6 +56,21 @@ def ndcg_at_k(chunk_doc_ids: Sequence[str], relevant: Collection[str], k: int) -
     dcg = sum(1.0 / math.log2(i + 2) for i, doc in enumerate(ranked) if doc in relevant_set)
     ideal = sum(1.0 / math.log2(i + 2) for i in range(min(k, len(relevant_set))))
     return dcg / ideal
+
+
+RANKING_SCORES = ("hit_at_1", "hit_at_5", "mrr_at_10", "ndcg_at_10")
+
+
+def ranking_scores(chunk_doc_ids: Sequence[str], relevant: Collection[str]) -> dict[str, float]:
+    """The scores of ``RANKING_SCORES`` for one ranked list: whether the right document came first, is in
+    the top 5, how high the first relevant one is (reciprocal rank cut at 10) and nDCG@10. Fixed cut-offs,
+    unlike the evaluation's configurable ``k``, so that retrieval modes compare on the same numbers."""
+    return {
+        "hit_at_1": hit_at_k(chunk_doc_ids, relevant, 1),
+        "hit_at_5": hit_at_k(chunk_doc_ids, relevant, 5),
+        "mrr_at_10": reciprocal_rank(chunk_doc_ids, relevant, 10),
+        "ndcg_at_10": ndcg_at_k(chunk_doc_ids, relevant, 10),
+    }
 
 
 def _check_k(k: int) -> None:

@@ -25,6 +25,12 @@ from genai.settings.output import OutputSettings
 from genai.settings.placeholder import PlaceholderSection
 from genai.settings.registry import EvaluationSettings, GateSettings, RegistrySettings
 from genai.settings.reports import ReportsSettings
+from genai.settings.retrieval import (
+    KnowledgeBaseRetrieval,
+    ResolvedRetrieval,
+    RetrievalMode,
+    RetrievalSettings,
+)
 from genai.settings.root import Settings, get_settings
 from genai.settings.screening import ScreeningSettings
 from genai.settings.section import SettingsSection
@@ -45,6 +51,7 @@ __all__ = [
     "GateSettings",
     "GatewaySettings",
     "IngestSettings",
+    "KnowledgeBaseRetrieval",
     "LimitsSettings",
     "ModelPrice",
     "ModelRoute",
@@ -55,6 +62,9 @@ __all__ = [
     "QdrantSettings",
     "RegistrySettings",
     "ReportsSettings",
+    "ResolvedRetrieval",
+    "RetrievalMode",
+    "RetrievalSettings",
     "RetrySettings",
     "RouteTarget",
     "ScreeningSettings",

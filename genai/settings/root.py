@@ -36,6 +36,7 @@ from genai.settings.orchestration import PrefectSettings
 from genai.settings.output import OutputSettings
 from genai.settings.registry import RegistrySettings
 from genai.settings.reports import ReportsSettings
+from genai.settings.retrieval import RetrievalSettings
 from genai.settings.screening import ScreeningSettings
 from genai.settings.stores import DocumentStoreSettings, QdrantSettings
 from genai.settings.tenants import TenantSettings
@@ -68,6 +69,7 @@ class Settings(BaseSettings):
     embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
     chunking: ChunkingSettings = Field(default_factory=ChunkingSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
+    retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
     prefect: PrefectSettings = Field(default_factory=PrefectSettings)
     # online path
     gateway: GatewaySettings = Field(default_factory=GatewaySettings)

@@ -29,3 +29,6 @@ class QdrantSettings(SettingsSection):
     api_key: SecretStr | None = None
     path: Path | None = None
     collection_prefix: str = "kb_"
+    # Local mode only: answer unfiltered searches from an exact in-memory copy of each collection
+    # (genai.stores.vectors_index), read at the first search after a write; off, local mode searches alone.
+    local_index: bool = True

@@ -7,6 +7,7 @@ copies; points of an older version of the document that the new one did not over
 
 Qdrant's local mode lets one client at a time open a storage folder, and its client is not thread-safe:
 the module keeps one shared client per folder, serialises calls to it, and closes it with its last user.
+Processes that write in turn (parallel ingestion shards) open it per write instead (``exclusive_local``).
 ``qdrant_client`` is imported only when a store is opened: it takes about a second to import.
 """
 
@@ -16,17 +17,22 @@ import threading
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from genai.ingest.records import Chunk, ScoredChunk
 from genai.settings import QdrantSettings
-from genai.stores.errors import KnowledgeBaseNotFoundError, TransientStoreError
+from genai.stores.errors import TransientStoreError
+from genai.stores.vectors_hybrid import VectorCollections
+from genai.stores.vectors_local import ExclusiveLocalClient, open_local_client
 
 if TYPE_CHECKING:
     from qdrant_client import QdrantClient
     from qdrant_client.http import models
+
+    from genai.stores.vectors_hybrid import CollectionLayout
+    from genai.stores.vectors_index import CollectionIndex
 
 # Never change: every stored point id is derived from it.
 POINT_ID_NAMESPACE = uuid.UUID("6f1c2a4e-3b7d-5e8f-9a0b-1c2d3e4f5a6b")
@@ -50,6 +56,8 @@ class _SharedLocalClient:
     client: QdrantClient
     lock: threading.RLock
     users: int = 0
+    # In-memory indexes by collection name (genai.stores.vectors_index), read and dropped under ``lock``.
+    indexes: dict[str, CollectionIndex] = field(default_factory=dict)
 
 
 _local_clients: dict[Path, _SharedLocalClient] = {}
@@ -57,25 +65,11 @@ _local_clients_lock = threading.Lock()
 
 
 def _acquire_local(path: Path) -> _SharedLocalClient:
-    from qdrant_client import QdrantClient
-
     key = path.expanduser().resolve()
     with _local_clients_lock:
         shared = _local_clients.get(key)
         if shared is None:
-            key.mkdir(parents=True, exist_ok=True)
-            try:
-                # Flow tasks run in worker threads. Where SQLite is built without full thread safety
-                # (macOS) the client would refuse them; the shared lock is what makes sharing safe.
-                client = QdrantClient(path=str(key), force_disable_check_same_thread=True)
-            except RuntimeError as error:
-                if "already accessed" not in str(error):
-                    raise
-                # Like a locked database: it passes when the other process lets go of the folder.
-                raise TransientStoreError(
-                    f"Qdrant local storage {key} is in use by another process (local mode allows one at a "
-                    f"time; set qdrant.url to a Qdrant server for concurrent access)"
-                ) from error
+            client = open_local_client(key)
             shared = _local_clients[key] = _SharedLocalClient(client, threading.RLock())
         shared.users += 1
         return shared
@@ -109,15 +103,24 @@ def translate_qdrant_errors(operation: str) -> Iterator[None]:
         raise TransientStoreError(f"{operation}: {error}") from error
 
 
-class VectorStore:
+class VectorStore(VectorCollections):
     """Chunk vectors of every knowledge base, one Qdrant collection each."""
 
-    def __init__(self, qdrant: QdrantSettings, *, timeout: int | None = None) -> None:
-        """Open the store the section names: ``url`` (a server) or ``path`` (local mode)."""
+    def __init__(
+        self, qdrant: QdrantSettings, *, timeout: int | None = None, exclusive_local: bool = False
+    ) -> None:
+        """Open the store the section names: ``url`` (a server) or ``path`` (local mode).
+
+        ``exclusive_local``: in local mode, open the folder only inside each call or ``held()`` block,
+        under a cross-process lock (``genai.stores.vectors_local``), so that several processes can write
+        in turn; a server ignores it."""
         if not qdrant.url and qdrant.path is None:
             raise ValueError("qdrant settings name neither a url (server) nor a path (local mode)")
         self.collection_prefix = qdrant.collection_prefix
+        self._use_local_index = qdrant.local_index
         self._shared: _SharedLocalClient | None = None
+        self._exclusive: ExclusiveLocalClient | None = None
+        self._closed = False
         self._lock: AbstractContextManager[Any]
         if qdrant.url:
             from qdrant_client import QdrantClient
@@ -125,6 +128,11 @@ class VectorStore:
             api_key = qdrant.api_key.get_secret_value() if qdrant.api_key else None
             self._client: QdrantClient | None = QdrantClient(url=qdrant.url, api_key=api_key, timeout=timeout)
             self._lock = nullcontext()  # the HTTP client is thread-safe
+        elif exclusive_local:
+            assert qdrant.path is not None
+            self._exclusive = ExclusiveLocalClient(qdrant.path)
+            self._client = None
+            self._lock = nullcontext()
         else:
             assert qdrant.path is not None
             self._shared = _acquire_local(qdrant.path)
@@ -133,7 +141,12 @@ class VectorStore:
 
     @property
     def is_local(self) -> bool:
-        return self._shared is not None
+        return self._shared is not None or self._exclusive is not None
+
+    def held(self) -> AbstractContextManager[Any]:
+        """Keep the store open across the calls of a ``with`` block: in exclusive local mode the folder is
+        opened (and the lock taken) once for the block instead of once per call; otherwise nothing."""
+        return self._exclusive.hold() if self._exclusive is not None else nullcontext()
 
     def collection_name(self, kb: str) -> str:
         return f"{self.collection_prefix}{kb}"
@@ -150,49 +163,6 @@ class VectorStore:
         with self._call("listing collections") as client:
             names = [collection.name for collection in client.get_collections().collections]
         return sorted(name[len(prefix) :] for name in names if name.startswith(prefix))
-
-    def ensure_collection(self, kb: str, dim: int) -> None:
-        """Create the knowledge base's collection if missing; refuse one made for another vector size."""
-        from qdrant_client.http import models
-
-        name = self.collection_name(kb)
-        with self._call(f"ensuring collection {name}") as client:
-            if not client.collection_exists(name):
-                try:
-                    client.create_collection(
-                        name, vectors_config=models.VectorParams(size=dim, distance=models.Distance.COSINE)
-                    )
-                except Exception:
-                    # Another process may have created it in between; anything else is a real failure.
-                    if not client.collection_exists(name):
-                        raise
-                # Local mode ignores payload indexes (and warns); a server uses them for filters.
-                for field in () if self.is_local else KEYWORD_INDEXES:
-                    client.create_payload_index(name, field, models.PayloadSchemaType.KEYWORD)
-            vectors = client.get_collection(name).config.params.vectors
-        size = vectors.size if isinstance(vectors, models.VectorParams) else None
-        if size != dim:
-            raise ValueError(
-                f"collection {name} holds {size}-d vectors, not {dim}-d: the embedding model changed; "
-                f"drop the knowledge base and ingest it again"
-            )
-
-    def upsert(self, kb: str, points: Sequence[VectorPoint]) -> None:
-        """Write chunks' vectors with their payload; the same chunk written twice is one point."""
-        from qdrant_client.http import models
-
-        structs = [
-            models.PointStruct(
-                id=point_id(chunk.doc_id, chunk.chunk_no),
-                vector=_floats(vector),
-                payload=_payload(chunk, extras),
-            )
-            for chunk, vector, extras in points
-        ]
-        name = self.collection_name(kb)
-        with self._call(f"upserting into {name}") as client:
-            for i in range(0, len(structs), UPSERT_BATCH):
-                client.upsert(name, points=structs[i : i + UPSERT_BATCH], wait=True)
 
     def delete_stale(
         self, kb: str, doc_id: str, keep_hash: str, keep_pipeline_version: str | None = None
@@ -270,35 +240,38 @@ class VectorStore:
                 return 0
             return client.count(name, exact=True).count
 
-    def search(
-        self, kb: str, vector: Sequence[float], k: int = 5, filters: Mapping[str, FilterValue] | None = None
-    ) -> list[ScoredChunk]:
-        """The ``k`` chunks most similar to ``vector``, best first, among points matching ``filters``
-        (payload key -> a value, or a list of accepted values)."""
-        name = self.collection_name(kb)
-        query_filter = _filter(filters)
-        with self._call(f"searching {name}") as client:
-            try:
-                response = client.query_points(
-                    name, query=_floats(vector), limit=k, query_filter=query_filter, with_payload=True
-                )
-            except Exception as error:
-                if not client.collection_exists(name):
-                    raise KnowledgeBaseNotFoundError(f"knowledge base {kb!r} has no vectors") from error
-                raise
-        return [_scored(point) for point in response.points]
-
     def drop(self, kb: str) -> bool:
         """Delete the knowledge base's collection; returns whether there was one."""
         name = self.collection_name(kb)
         with self._call(f"dropping {name}") as client:
             if not client.collection_exists(name):
                 return False
+            self.forget_index(name)
             return bool(client.delete_collection(name))
+
+    def local_index(
+        self, client: QdrantClient, name: str, layout: CollectionLayout
+    ) -> CollectionIndex | None:
+        """The in-memory index of collection ``name`` (read now if there is none), for the shared local-mode
+        client only; None otherwise or when ``qdrant.local_index`` is off. Call it under ``_call``."""
+        if self._shared is None or not self._use_local_index:
+            return None
+        index = self._shared.indexes.get(name)
+        if index is None:
+            from genai.stores.vectors_index import read_index
+
+            index = self._shared.indexes[name] = read_index(client, name, layout)
+        return index
+
+    def forget_index(self, name: str) -> None:
+        """Drop collection ``name``'s in-memory index: every write calls it, under ``_call``."""
+        if self._shared is not None:
+            self._shared.indexes.pop(name, None)
 
     def close(self) -> None:
         """Release the client (a shared local one closes with its last user). Safe to call twice."""
         client, self._client = self._client, None
+        self._closed = True
         if client is None:
             return
         if self._shared is not None:
@@ -314,8 +287,13 @@ class VectorStore:
 
     @contextmanager
     def _call(self, operation: str) -> Iterator[QdrantClient]:
-        if self._client is None:
+        if self._closed:
             raise RuntimeError("the vector store is closed")
+        if self._exclusive is not None:
+            with self._exclusive.hold() as client, translate_qdrant_errors(operation):
+                yield client
+            return
+        assert self._client is not None
         with self._lock, translate_qdrant_errors(operation):
             yield self._client
 
@@ -325,6 +303,7 @@ class VectorStore:
         name = self.collection_name(kb)
         with self._call(f"deleting from {name}") as client:
             if client.collection_exists(name):
+                self.forget_index(name)
                 client.delete(name, points_selector=models.FilterSelector(filter=selector), wait=True)
 
 

@@ -138,6 +138,15 @@ def test_nightly_evaluation_is_scheduled_and_never_overlaps(served: str) -> None
     on_demand = _deployment(served, "evaluate/evaluate")
     assert on_demand is not None and on_demand["schedules"] == []
     form = on_demand["parameter_openapi_schema"]["properties"]
-    assert list(form) == ["eval_set", "models", "gateway_url", "concurrency", "max_tokens", "promote"]
+    assert list(form) == [
+        "eval_set",
+        "models",
+        "gateway_url",
+        "concurrency",
+        "max_tokens",
+        "promote",
+        "search_modes",
+        "knowledge_base",
+    ]
     # A plain field per parameter in the UI, none of them offering "None".
     assert all("anyOf" not in field and field.get("default", "") is not None for field in form.values())

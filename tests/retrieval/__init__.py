@@ -1,0 +1,1 @@
+"""Tests of genai.retrieval: terms, sparse vectors, fusion, grouping, neighbours and hybrid search."""
