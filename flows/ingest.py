@@ -13,6 +13,7 @@ from prefect import flow, get_run_logger
 from prefect.futures import PrefectFuture
 from prefect.runtime import flow_run
 
+from genai.ingest import stages
 from genai.ingest.progress import report
 from genai.ingest.request import (
     PLATFORM_CHUNK_TOKENS,
@@ -25,6 +26,8 @@ from genai.ingest.request import (
     KeepDeleted,
     KnowledgeBase,
     OverlapTokens,
+    ShardCount,
+    ShardIndex,
     Source,
     effective_settings,
 )
@@ -48,8 +51,11 @@ def ingest(
     keep_deleted: KeepDeleted = False,
     chunk_tokens: ChunkTokens = PLATFORM_CHUNK_TOKENS,
     overlap_tokens: OverlapTokens = PLATFORM_OVERLAP_TOKENS,
+    shard_index: ShardIndex = 0,
+    shard_count: ShardCount = 1,
 ) -> IngestSummary:
-    """Ingest ``source`` into ``knowledge_base``; re-runs change only what changed."""
+    """Ingest ``source`` into ``knowledge_base``; re-runs change only what changed. With ``shard_count``
+    above 1 the run ingests one shard of the source and deletes nothing (``flows/ingest_sharded.py``)."""
     request = IngestRequest(
         source=source,
         knowledge_base=knowledge_base,
@@ -59,11 +65,14 @@ def ingest(
         keep_deleted=keep_deleted,
         chunk_tokens=chunk_tokens,
         overlap_tokens=overlap_tokens,
+        shard_index=shard_index,
+        shard_count=shard_count,
     )
     settings = effective_settings(get_settings(), request)
     kb, run_id = request.knowledge_base, str(flow_run.get_id() or "local")
-    tally = RunTally(run_id, kb, request.source, pipeline_version(settings.chunking, settings.embedding))
-    with IngestStores.open(settings) as stores:
+    version = pipeline_version(settings.chunking, settings.embedding, settings.retrieval.for_kb(kb))
+    tally = RunTally(run_id, kb, request.source, version)
+    with IngestStores.open(settings, parallel_writers=request.shard.sharded) as stores:
         stores.runs.start_run(run_id, kb)
         try:
             _ingest(request, settings, stores, tally)
@@ -71,13 +80,16 @@ def ingest(
             stores.runs.finish_run(run_id, "failed", tally.summary.model_dump(mode="json"))
             raise
         stores.runs.finish_run(run_id, "completed", tally.summary.model_dump(mode="json"))
-    publish_summary(tally.summary)
+    publish_summary(tally.summary, scope=request.shard.label() if request.shard.sharded else "")
     get_run_logger().info("ingest %s: %s", kb, tally.summary.model_dump_json(exclude={"quality"}))
     return tally.summary
 
 
 def _ingest(request: IngestRequest, settings: Settings, stores: IngestStores, tally: RunTally) -> None:
     kb, run_id, version = request.knowledge_base, tally.summary.run_id, tally.summary.pipeline_version
+    index = settings.retrieval.for_kb(kb)  # sparse vectors, contextual chunks (docs/retrieval.md)
+    # A shard sees part of the source: what it does not see is another shard's, not gone.
+    partial = request.shard.sharded
     with tally.stage("parse"):
         docs = steps.load_documents(request, settings.ingest)
     with tally.stage("check"):
@@ -85,10 +97,17 @@ def _ingest(request: IngestRequest, settings: Settings, stores: IngestStores, ta
         steps.quarantine(checked.quarantined, stores)
         tally.documents_quarantined(checked.quarantined, checked.verdict)
         plan = steps.plan(
-            checked.accepted, [d.doc_id for d in docs], stores, kb, version, settings.ingest.keep_deleted
+            checked.accepted,
+            [d.doc_id for d in docs],
+            stores,
+            kb,
+            version,
+            settings.ingest.keep_deleted or partial,
         )
         tally.planned(len(docs), plan)
-    progress = Progress(ProgressArtifact(kb), len(plan.to_embed))
+    progress = Progress(
+        ProgressArtifact(kb, scope=request.shard.label() if partial else ""), len(plan.to_embed)
+    )
     replaced = {doc.doc_id for doc in plan.changed}
     writing: PendingWrite | None = None
     if plan.to_embed:
@@ -105,12 +124,13 @@ def _ingest(request: IngestRequest, settings: Settings, stores: IngestStores, ta
                 progress.advance(len(rejected))
             for window in windows(chunked, settings.ingest.window_chunks):
                 with tally.stage("embed"):
-                    vectors = steps.embed_chunks(window.all_chunks(), settings.embedding)
+                    texts = stages.index_texts(window, True) if index.contextual else None
+                    vectors = steps.embed_chunks(window.all_chunks(), settings.embedding, texts)
                 with tally.stage("write"):
                     # One write in flight: window N is written while window N+1 is embedded.
                     _finish(writing, tally, progress)
                     writing = None
-                    future = steps.write_window.submit(window, vectors, stores, kb, version, replaced)
+                    future = steps.write_window.submit(window, vectors, stores, kb, version, replaced, index)
                     writing = PendingWrite(future, window)
         if writing is not None:
             with tally.stage("write"):
@@ -120,8 +140,11 @@ def _ingest(request: IngestRequest, settings: Settings, stores: IngestStores, ta
             writing.future.wait()  # never close the stores under a write still in flight
         raise
     with tally.stage("delete"):
-        tally.summary.deleted = steps.delete_documents(plan.deleted, stores, kb)
-        tally.summary.repaired = steps.verify_consistency(stores, kb)
+        # The consistency check removes points no record owns yet: in a shard those may be another
+        # shard's window in flight, so only the parent run checks, once every shard has finished.
+        if not partial:
+            tally.summary.deleted = steps.delete_documents(plan.deleted, stores, kb)
+            tally.summary.repaired = steps.verify_consistency(stores, kb)
         tally.summary.total_chunks = stores.documents.count_chunks(kb)
     progress.complete()
 

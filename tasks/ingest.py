@@ -14,7 +14,7 @@ from genai.ingest.plan import IngestPlan, plan_changes
 from genai.ingest.records import Chunk, ParsedDocument, QuarantineRecord
 from genai.ingest.request import IngestRequest
 from genai.ingest.stores import IngestStores
-from genai.settings import ChunkingSettings, EmbeddingSettings, IngestSettings
+from genai.settings import ChunkingSettings, EmbeddingSettings, IngestSettings, ResolvedRetrieval
 from tasks.retry import STORE_TASK_OPTIONS
 
 
@@ -70,9 +70,11 @@ def load_model(embedding: EmbeddingSettings) -> None:
 
 
 @task(name="embed-chunks", cache_policy=NO_CACHE)
-def embed_chunks(chunks: Sequence[Chunk], embedding: EmbeddingSettings) -> np.ndarray:
-    """Embed a window of chunks."""
-    return stages.embed_chunks(chunks, embedding)
+def embed_chunks(
+    chunks: Sequence[Chunk], embedding: EmbeddingSettings, texts: Sequence[str] | None = None
+) -> np.ndarray:
+    """Embed a window of chunks (their contextual ``texts`` when given)."""
+    return stages.embed_chunks(chunks, embedding, texts)
 
 
 @task(name="write-chunks", cache_policy=NO_CACHE, **STORE_TASK_OPTIONS)
@@ -83,9 +85,10 @@ def write_window(
     kb: str,
     version: str,
     replaced: set[str],
+    index: ResolvedRetrieval | None = None,
 ) -> int:
-    """Upsert a window's vectors and chunks, document records last."""
-    return stages.write_window(window, vectors, stores, kb, version, replaced)
+    """Upsert a window's vectors (dense, and sparse when ``index`` says so) and chunks, records last."""
+    return stages.write_window(window, vectors, stores, kb, version, replaced, index)
 
 
 @task(name="delete-documents", cache_policy=NO_CACHE, **STORE_TASK_OPTIONS)

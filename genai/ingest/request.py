@@ -15,8 +15,9 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field, model_validator
 
+from genai.ingest.shards import MAX_SHARDS, ShardSpec
 from genai.settings import ChunkingSettings, IngestSettings, Settings
 
 KB_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
@@ -31,7 +32,7 @@ def check_kb_name(value: str) -> str:
     return value
 
 
-def _shown(title: str, description: str, **schema: Any) -> Any:
+def shown(title: str, description: str, **schema: Any) -> Any:
     """Title and description as the UI shows them. Prefect overwrites a field's own title with the
     parameter's name, but keeps ``json_schema_extra``, which is applied last."""
     return Field(json_schema_extra={"title": title, "description": description, **schema})
@@ -40,24 +41,24 @@ def _shown(title: str, description: str, **schema: Any) -> Any:
 Source = Annotated[
     str,
     Field(min_length=1),
-    _shown("Source folder", "A folder (read recursively) or one file, on the machine where the flow runs."),
+    shown("Source folder", "A folder (read recursively) or one file, on the machine where the flow runs."),
 ]
 KnowledgeBase = Annotated[
     str,
     AfterValidator(check_kb_name),
-    _shown("Knowledge base", f"The knowledge base to ingest into: {KB_RULE}.", pattern=KB_PATTERN),
+    shown("Knowledge base", f"The knowledge base to ingest into: {KB_RULE}.", pattern=KB_PATTERN),
 ]
 Include = Annotated[
     Sequence[str],
-    _shown("Include", "Glob patterns of files to read, e.g. **/*.md. Empty: the platform's ingest.include."),
+    shown("Include", "Glob patterns of files to read, e.g. **/*.md. Empty: the platform's ingest.include."),
 ]
 Exclude = Annotated[
     Sequence[str],
-    _shown("Exclude", "Glob patterns of files to leave out, e.g. drafts/**. Empty: ingest.exclude."),
+    shown("Exclude", "Glob patterns of files to leave out, e.g. drafts/**. Empty: ingest.exclude."),
 ]
 DocIds = Annotated[
     Mapping[str, str],
-    _shown(
+    shown(
         "Document ids",
         'Your own document ids by source-relative path, e.g. {"policies/leave.md": "HR-001"}. '
         "Files not listed are known by their path.",
@@ -65,7 +66,7 @@ DocIds = Annotated[
 ]
 KeepDeleted = Annotated[
     bool,
-    _shown(
+    shown(
         "Keep deleted documents",
         "Keep documents that are gone from the source in the knowledge base (also on when "
         "ingest.keep_deleted is set).",
@@ -84,7 +85,7 @@ def _chunk_size(value: int) -> int:
 ChunkTokens = Annotated[
     int,
     AfterValidator(_chunk_size),
-    _shown(
+    shown(
         "Chunk size (tokens)",
         "Most tokens per chunk, 16 to 8192. 0: the platform's chunking.chunk_tokens.",
         minimum=0,
@@ -94,9 +95,29 @@ ChunkTokens = Annotated[
 OverlapTokens = Annotated[
     int,
     Field(ge=PLATFORM_OVERLAP_TOKENS),
-    _shown(
+    shown(
         "Overlap (tokens)",
         "Tokens shared by consecutive chunks. -1: the platform's chunking.overlap_tokens.",
+    ),
+]
+ShardIndex = Annotated[
+    int,
+    Field(ge=0),
+    shown(
+        "Shard index",
+        "Which shard of the source this run ingests, 0 to shard count - 1 (the ingest-sharded flow sets it).",
+        minimum=0,
+    ),
+]
+ShardCount = Annotated[
+    int,
+    Field(ge=1, le=MAX_SHARDS),
+    shown(
+        "Shard count",
+        "Into how many shards the source is split; 1: the whole source. A sharded run deletes nothing: "
+        "the parent run removes documents gone from the source once every shard has finished.",
+        minimum=1,
+        maximum=MAX_SHARDS,
     ),
 ]
 
@@ -112,6 +133,20 @@ class IngestRequest(BaseModel):
     keep_deleted: KeepDeleted = False
     chunk_tokens: ChunkTokens = PLATFORM_CHUNK_TOKENS
     overlap_tokens: OverlapTokens = PLATFORM_OVERLAP_TOKENS
+    shard_index: ShardIndex = 0
+    shard_count: ShardCount = 1
+
+    @model_validator(mode="after")
+    def _shard_in_range(self) -> IngestRequest:
+        if self.shard_index >= self.shard_count:
+            raise ValueError(
+                f"shard index {self.shard_index} is out of range for {self.shard_count} shard(s)"
+            )
+        return self
+
+    @property
+    def shard(self) -> ShardSpec:
+        return ShardSpec(index=self.shard_index, count=self.shard_count)
 
 
 def effective_settings(settings: Settings, request: IngestRequest) -> Settings:

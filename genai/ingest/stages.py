@@ -19,14 +19,16 @@ import numpy as np
 
 from genai.ingest.chunking import chunk_document
 from genai.ingest.parsers import parse
-from genai.ingest.records import Chunk, DocumentRecord, ParsedDocument, QuarantineRecord
+from genai.ingest.records import Chunk, DocumentRecord, ParsedDocument, QuarantineRecord, SourceFile
 from genai.ingest.request import IngestRequest
+from genai.ingest.shards import select_shard
 from genai.ingest.sources import discover
 from genai.ingest.stores import IngestStores
 from genai.quality.chunks_suite import validate_chunks
 from genai.quality.documents_suite import validate_documents
 from genai.quality.gx_runner import merge_failures
-from genai.settings import ChunkingSettings, EmbeddingSettings, IngestSettings
+from genai.settings import ChunkingSettings, EmbeddingSettings, IngestSettings, ResolvedRetrieval
+from genai.stores.vectors_hybrid import SparseTerms
 
 
 @dataclass
@@ -53,15 +55,27 @@ class ChunkedWindow:
         return [chunk for doc in self.docs for chunk in self.chunks[doc.doc_id]]
 
 
-def load_documents(request: IngestRequest, ingest: IngestSettings) -> list[ParsedDocument]:
-    """Find the source's files and parse each; failures come back as documents carrying their reason."""
+def discover_files(request: IngestRequest, ingest: IngestSettings) -> list[SourceFile]:
+    """The whole source's files with their document ids (the request's own ids applied), not yet read."""
     root = Path(request.source).expanduser()
     include = request.include or ingest.include
     files = discover(root, include, request.exclude or ingest.exclude)
+    if not request.doc_ids:
+        return files
+    return [
+        file.model_copy(update={"doc_id": request.doc_ids[file.source]})
+        if file.source in request.doc_ids
+        else file
+        for file in files
+    ]
+
+
+def load_documents(request: IngestRequest, ingest: IngestSettings) -> list[ParsedDocument]:
+    """Find the files of the request's shard (the whole source unless sharded) and parse each; failures
+    come back as documents carrying their reason."""
+    files = select_shard(discover_files(request, ingest), request.shard)
     docs = []
     for index, source_file in enumerate(files, start=1):
-        if request.doc_ids and source_file.source in request.doc_ids:
-            source_file = source_file.model_copy(update={"doc_id": request.doc_ids[source_file.source]})
         docs.append(parse(source_file, ingest.max_document_bytes))
         _report("parse", index, len(files))
     return docs
@@ -159,11 +173,16 @@ def _embeds_on_gpu(embedding: EmbeddingSettings) -> bool:
     return bool(torch.cuda.is_available())
 
 
-def embed_chunks(chunks: Sequence[Chunk], embedding: EmbeddingSettings) -> np.ndarray:
-    """Embed chunks with the process's shared encoder, from their token ids when the chunker kept them."""
+def embed_chunks(
+    chunks: Sequence[Chunk], embedding: EmbeddingSettings, texts: Sequence[str] | None = None
+) -> np.ndarray:
+    """Embed chunks with the process's shared encoder, from their token ids when the chunker kept them.
+    ``texts`` (contextual chunks: ``index_texts``) are embedded instead of the chunks' own text."""
     from genai.embedding.shared import encoder_for
 
     encoder = encoder_for(embedding)
+    if texts is not None:
+        return encoder.encode(list(texts))
     if chunks and all(chunk.token_ids is not None for chunk in chunks):
         with contextlib.suppress(NotImplementedError):  # models with prompts or special wrapping
             return encoder.encode_ids([chunk.token_ids or [] for chunk in chunks])
@@ -177,13 +196,16 @@ def write_window(
     kb: str,
     version: str,
     replaced: set[str] | frozenset[str] = frozenset(),
+    index: ResolvedRetrieval | None = None,
 ) -> int:
     """Write a window's vectors and chunks in crash-safe order; returns the number of chunks written.
 
     ``replaced`` names documents that already had a stored version: only they can own stale points (a
-    crashed run's leftovers of a new document are caught by ``remove_stray_vectors``)."""
+    crashed run's leftovers of a new document are caught by ``remove_stray_vectors``). ``index`` (the
+    knowledge base's ``settings.retrieval.for_kb``) says whether BM25 sparse vectors go with the dense ones
+    and whether they are built from contextual text; None: dense only."""
     now = datetime.now(UTC)
-    stores.vectors.ensure_collection(kb, int(vectors.shape[1]))
+    sparse = _sparse_vectors(window, index)
     points, items = [], []
     offset = 0
     for doc in window.docs:
@@ -198,12 +220,29 @@ def write_window(
         points += [(chunk, vectors[offset + i], extras) for i, chunk in enumerate(chunks)]
         offset += len(chunks)
         items.append((_record(doc, chunks, kb, version, now), chunks))
-    stores.vectors.upsert(kb, points)
-    stores.vectors.delete_stale_many(
-        kb, {doc.doc_id: (doc.content_hash, version) for doc in window.docs if doc.doc_id in replaced}
-    )
+    with stores.vectors.held():  # one open (and lock) of a shared local folder for the window's writes
+        stores.vectors.ensure_collection(kb, int(vectors.shape[1]), sparse=sparse is not None)
+        stores.vectors.upsert(kb, points, sparse)
+        stores.vectors.delete_stale_many(
+            kb, {doc.doc_id: (doc.content_hash, version) for doc in window.docs if doc.doc_id in replaced}
+        )
     stores.documents.replace_documents(kb, items)
     return offset
+
+
+def index_texts(window: ChunkedWindow, contextual: bool) -> list[str]:
+    """The texts a window's chunks are indexed by (``genai.retrieval.contextual``), as ``all_chunks``."""
+    from genai.retrieval.contextual import index_texts as texts_of
+
+    return texts_of(window.all_chunks(), {doc.doc_id: doc.title for doc in window.docs}, contextual)
+
+
+def _sparse_vectors(window: ChunkedWindow, index: ResolvedRetrieval | None) -> list[SparseTerms] | None:
+    if index is None or not index.sparse:
+        return None
+    from genai.retrieval.sparse import document_vectors
+
+    return document_vectors(index_texts(window, index.contextual))
 
 
 def _record(doc: ParsedDocument, chunks: list[Chunk], kb: str, version: str, now: datetime) -> DocumentRecord:

@@ -25,7 +25,9 @@ class IngestStores:
     runs: RunStore
 
     @classmethod
-    def open(cls, settings: Settings) -> IngestStores:
+    def open(cls, settings: Settings, *, parallel_writers: bool = False) -> IngestStores:
+        """``parallel_writers``: other processes write the same stores at the same time (ingestion
+        shards), so a local-mode Qdrant folder is opened only per write, under a file lock."""
         from genai.stores.documents import open_document_store
         from genai.stores.quarantine import QuarantineStore
         from genai.stores.runs import RunStore
@@ -33,7 +35,7 @@ class IngestStores:
 
         return cls(
             documents=open_document_store(settings.document_store, settings.sql_url),
-            vectors=VectorStore(settings.qdrant),
+            vectors=VectorStore(settings.qdrant, exclusive_local=parallel_writers),
             quarantine=QuarantineStore(settings.sql_url),
             runs=RunStore(settings.sql_url),
         )

@@ -2,6 +2,8 @@
 
 A stored document whose pipeline version differs from the current one is re-chunked and re-embedded even
 if its text did not change, so changing the chunk size or the embedding model takes effect on the next run.
+The index-time retrieval choices (sparse vectors, contextual chunks) count too; with both off the version
+is the one from before they existed, so such knowledge bases are not re-indexed for nothing.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from genai.embedding.model_path import resolve_model_path
-from genai.settings import PIPELINE_SCHEMA, ChunkingSettings, EmbeddingSettings
+from genai.settings import PIPELINE_SCHEMA, ChunkingSettings, EmbeddingSettings, ResolvedRetrieval
 
 CHUNKER_VERSION = "1"  # bump when the chunking algorithm changes its output
 
@@ -29,8 +31,11 @@ def _model_identity(model_dir: Path) -> str:
     return digest.hexdigest()
 
 
-def pipeline_version(chunking: ChunkingSettings, embedding: EmbeddingSettings) -> str:
-    """``v<schema>-<12 hex>`` for the current chunking settings and embedding model."""
+def pipeline_version(
+    chunking: ChunkingSettings, embedding: EmbeddingSettings, retrieval: ResolvedRetrieval | None = None
+) -> str:
+    """``v<schema>-<12 hex>`` for the current chunking settings, embedding model and the knowledge base's
+    index-time retrieval choices (``settings.retrieval.for_kb(kb)``; None: neither sparse nor contextual)."""
     parts = [
         PIPELINE_SCHEMA,
         CHUNKER_VERSION,
@@ -39,4 +44,12 @@ def pipeline_version(chunking: ChunkingSettings, embedding: EmbeddingSettings) -
         str(embedding.max_seq_length),
         _model_identity(resolve_model_path(embedding.model)),
     ]
+    if retrieval is not None and retrieval.sparse:
+        from genai.retrieval.sparse import SPARSE_VERSION
+
+        parts.append(f"sparse={SPARSE_VERSION}")
+    if retrieval is not None and retrieval.contextual:
+        from genai.retrieval.contextual import CONTEXTUAL_VERSION
+
+        parts.append(f"contextual={CONTEXTUAL_VERSION}")
     return f"v{PIPELINE_SCHEMA}-{hashlib.sha256('|'.join(parts).encode()).hexdigest()[:12]}"

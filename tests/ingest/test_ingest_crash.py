@@ -18,32 +18,12 @@ import pytest
 
 from flows.ingest import ingest
 from genai.settings import Settings, get_settings
+from tests.fixtures.documents import BUSINESS_WORDS
 from tests.fixtures.ingest import assert_consistent
 
 pytestmark = pytest.mark.usefixtures("prefect_api_url")
 
-WORDS = [
-    "ledger",
-    "audit",
-    "invoice",
-    "vendor",
-    "contract",
-    "renewal",
-    "budget",
-    "forecast",
-    "capital",
-    "payroll",
-    "pension",
-    "grant",
-    "warehouse",
-    "freight",
-    "customs",
-    "tariff",
-    "shipment",
-    "pallet",
-    "courier",
-    "dispatch",
-]
+WORDS = BUSINESS_WORDS
 
 
 def write_corpus(root: Path, documents: int, paragraphs: int = 3) -> None:
