@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from fastapi import FastAPI
 
 from gateway.api import api_routers
+from gateway.api.batch_state import BatchContext, upload_limit
 from gateway.api.errors import install_error_handlers
 from gateway.api.middleware import GatewayMiddleware
 from gateway.api.openapi import add_component_schemas
@@ -24,6 +25,7 @@ from gateway.embeddings import EmbeddingService
 from gateway.gc_tuning import tune_for_serving
 from gateway.policies import PolicyChain, build_chain
 from gateway.protocol import (
+    BatchCreateRequest,
     ChatCompletion,
     ChatCompletionChunk,
     ChatCompletionRequest,
@@ -57,6 +59,7 @@ class GatewayApp(FastAPI):
                     (ChatCompletionRequest, "validation"),
                     (CompletionRequest, "validation"),
                     (EmbeddingRequest, "validation"),
+                    (BatchCreateRequest, "validation"),
                     (ChatCompletion, "serialization"),
                     (ChatCompletionChunk, "serialization"),
                     (Completion, "serialization"),
@@ -133,10 +136,16 @@ def create_app(
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.gateway = state
+    app.state.batch_api = BatchContext.from_settings(settings)  # /v1/files and /v1/batches
     for api_router in api_routers():
         app.include_router(api_router)
     install_error_handlers(app)
-    app.add_middleware(GatewayMiddleware, max_body_bytes=settings.gateway.max_body_bytes, chain=state.chain)
+    app.add_middleware(
+        GatewayMiddleware,
+        max_body_bytes=settings.gateway.max_body_bytes,
+        chain=state.chain,
+        path_limits={"/v1/files": upload_limit(settings)},
+    )
     return app
 
 

@@ -35,7 +35,25 @@ async def http_error_handler(request: Request, error: Exception) -> Response:
     failure = GatewayError(message, status=error.status_code, code=_HTTP_CODES.get(error.status_code))
     failure.type = "invalid_request_error" if error.status_code < 500 else "server_error"
     exchange_of(request.scope).fail(failure.code or failure.type, message)
-    return error_response(failure, headers=error.headers)
+    headers = error.headers
+    if error.status_code == 405:
+        headers = {**(headers or {}), "Allow": ", ".join(_allowed_methods(request))}
+    return error_response(failure, headers=headers)
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some endpoint serves at this path: Starlette's own Allow names only the first route's,
+    and a path such as /v1/files has one route per method."""
+    from fastapi.routing import APIRoute
+
+    from gateway.api import api_routers
+
+    methods: set[str] = set()
+    for router in api_routers():
+        for route in router.routes:
+            if isinstance(route, APIRoute) and route.path_regex.match(request.url.path):
+                methods.update(route.methods or ())
+    return sorted(methods)
 
 
 async def validation_error_handler(request: Request, error: Exception) -> Response:

@@ -10,7 +10,8 @@ response start):
   principal from its headers before the app runs, so a request without a valid credential is answered
   401 (with its ``WWW-Authenticate`` challenge) before a byte of its body is read;
 * the body size limit: a declared ``Content-Length`` over the limit is answered 413 before a byte of the
-  body is read, and a chunked body is counted as it arrives;
+  body is read, and a chunked body is counted as it arrives; a path may have a limit of its own
+  (``path_limits``: file uploads take far more than a chat request);
 * the last line of defence: an exception nothing else handled becomes OpenAI's 500 body, never a
   traceback; the traceback goes to the log;
 * telemetry: the request's ``Exchange`` becomes its usage record once the response is complete (after a
@@ -22,6 +23,7 @@ from __future__ import annotations
 import logging
 import random
 import time
+from collections.abc import Mapping
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -54,10 +56,17 @@ def _client_request_id(value: bytes) -> str | None:
 class GatewayMiddleware:
     """Request id, body size limit, last-resort error body and telemetry for every HTTP request."""
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int, chain: PolicyChain) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_body_bytes: int,
+        chain: PolicyChain,
+        path_limits: Mapping[str, int] | None = None,
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.chain = chain
+        self.path_limits = dict(path_limits or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -96,21 +105,21 @@ class GatewayMiddleware:
                     return
             else:
                 exchange.principal = ANONYMOUS
-            if length is not None and length > self.max_body_bytes:
-                await self._too_large(exchange, send_with_id)
+            limit = self.path_limits.get(scope["path"], self.max_body_bytes)
+            if length is not None and length > limit:
+                await self._too_large(exchange, send_with_id, limit)
                 return
             if length is None and scope["method"] in ("POST", "PUT", "PATCH"):
-                receive = self._counting(receive)
+                receive = self._counting(receive, limit)
             await self.app(scope, receive, send_with_id)
         except Exception as error:
             await self._unhandled(exchange, error, send_with_id)
         finally:
             self.chain.record(usage_record(exchange))
 
-    def _counting(self, receive: Receive) -> Receive:
+    def _counting(self, receive: Receive, limit: int) -> Receive:
         """``receive`` that fails with 413 once a body without a declared length grows past the limit."""
         received = 0
-        limit = self.max_body_bytes
 
         async def counted() -> Message:
             nonlocal received
@@ -123,8 +132,8 @@ class GatewayMiddleware:
 
         return counted
 
-    async def _too_large(self, exchange: Exchange, send: Send) -> None:
-        error = _too_large_error(self.max_body_bytes)
+    async def _too_large(self, exchange: Exchange, send: Send, limit: int) -> None:
+        error = _too_large_error(limit)
         exchange.fail(error.code or error.type, error.message)
         # The unread body is still on the connection: closing it is the only way to be rid of it.
         await _send_json(

@@ -9,6 +9,7 @@ from genai.db.engine import create_configured_engine, dispose_engine, dispose_en
 from genai.db.migrate import upgrade_database
 from genai.db.models import ChunkRow, DocumentRow, IngestRunRow, QuarantineRow
 from genai.db.models_access import ApiKeyRow, AuditEntryRow
+from genai.db.models_batch import BatchFileRow, BatchRow
 from genai.db.models_reports import ReportAlertRow
 from genai.db.models_usage import UsageRow
 
@@ -16,6 +17,8 @@ __all__ = [
     "ApiKeyRow",
     "AuditEntryRow",
     "Base",
+    "BatchFileRow",
+    "BatchRow",
     "ChunkRow",
     "DocumentRow",
     "IngestRunRow",

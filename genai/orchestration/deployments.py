@@ -20,7 +20,9 @@ def platform_deployments() -> list[Any]:
     from flows.cost_report import cost_report
     from flows.evaluate import evaluate
     from flows.ingest import ingest
+    from flows.ingest_sharded import ingest_sharded
     from flows.promote import promote
+    from flows.serve_batch import serve_batch
 
     module = EntrypointType.MODULE_PATH
     one_at_a_time = ConcurrencyLimitConfig(limit=1, collision_strategy=ConcurrencyLimitStrategy.ENQUEUE)
@@ -29,6 +31,12 @@ def platform_deployments() -> list[Any]:
             name="ingest",
             description="Ingest a folder of documents into a knowledge base (parse, check, chunk, embed).",
             tags=["genai", "ingestion"],
+            entrypoint_type=module,
+        ),
+        ingest_sharded.to_deployment(
+            name="ingest-sharded",
+            description="Ingest a large folder as parallel shard runs of ingest/ingest, then clean up.",
+            tags=["genai", "ingestion", "sharded"],
             entrypoint_type=module,
         ),
         evaluate.to_deployment(
@@ -46,6 +54,12 @@ def platform_deployments() -> list[Any]:
             concurrency_limit=ConcurrencyLimitConfig(
                 limit=1, collision_strategy=ConcurrencyLimitStrategy.ENQUEUE
             ),
+            entrypoint_type=module,
+        ),
+        serve_batch.to_deployment(
+            name="serve-batch",
+            description="Serve a JSONL file of OpenAI batch requests through the gateway (resumable).",
+            tags=["genai", "batch"],
             entrypoint_type=module,
         ),
         promote.to_deployment(

@@ -69,13 +69,14 @@ def test_config_merges_yaml_file_and_environment(
     assert shown["qdrant"]["url"] == "http://qdrant:6333" and shown["qdrant"]["path"] is None
 
 
-def test_config_show_lists_every_section_the_reserved_ones_included(genai_home: Path) -> None:
+def test_config_show_lists_every_section(genai_home: Path) -> None:
     shown = json.loads(runner.invoke(app, ["config", "show", "--json"]).stdout)
     assert list(shown) == list(Settings.model_fields)
-    assert shown["batch"] == {}  # the one section still reserved
+    assert shown["batch"]["storage"] == "local" and shown["batch"]["deployment"] == "serve_batch/serve-batch"
     assert shown["registry"]["poll_seconds"] == 2.0 and shown["registry"]["gates"]["tolerance"] == 0.02
     as_yaml = runner.invoke(app, ["config", "show"])
-    assert as_yaml.exit_code == 0 and "\nbatch: {}\n" in as_yaml.stdout
+    assert as_yaml.exit_code == 0
+    assert "\nbatch:\n" in as_yaml.stdout and "  storage: local\n" in as_yaml.stdout
 
 
 def test_invalid_settings_name_the_field(genai_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -34,8 +34,10 @@ TABLES = {
     "audit_log",
     "usage_records",
     "report_alerts",
+    "batch_files",
+    "batches",
 }
-HEAD = "0004_report_alerts"
+HEAD = "0005_batch_files"
 
 
 def _schema_state(url: str) -> tuple[list[object], set[str], str | None]:

@@ -19,7 +19,9 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis import Case
+from schemathesis.checks import CheckFunction
 from schemathesis.core.transport import Response
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from gateway.app import create_app
 from tests.fixtures.gateway import CHAT_MODEL, EchoUpstream, FaultyRouter, ServerThread, gateway_settings
@@ -61,6 +63,11 @@ def aim_at_the_routed_model(case: Case) -> None:
         return
     if isinstance(body, dict) and isinstance(body.get("model"), str) and hash(repr(sorted(body))) % 2:
         body["model"] = CHAT_MODEL
+        # The echoing upstream answers with the prompt's words, never JSON: asked for a JSON format, the
+        # gateway rightly answers 502 response_format_failed (tests/gateway/output cover that answer).
+        response_format = body.get("response_format")
+        if isinstance(response_format, dict) and response_format.get("type") != "text":
+            del body["response_format"]
 
 
 def integral_floats_as_ints(value: Any) -> Any:
@@ -73,6 +80,13 @@ def integral_floats_as_ints(value: Any) -> Any:
     if isinstance(value, dict):
         return {key: integral_floats_as_ints(item) for key, item in value.items()}
     return value
+
+
+def exempt_checks(case: Case) -> list[CheckFunction] | None:
+    """A batch file's content (JSONL of batch request lines) is more than a schema can say: a schema-valid
+    upload of other bytes is rightly a 400 (the file, not the form, is wrong)."""
+    upload = case.operation.method.upper() == "POST" and case.operation.path == "/v1/files"
+    return [positive_data_acceptance] if upload else None
 
 
 def assert_openai_error(response: Response) -> None:
@@ -94,7 +108,7 @@ def test_fake_upstream_fuzzed_requests_get_documented_answers(case: Case, gatewa
     if isinstance(case.body, dict):
         case.body = integral_floats_as_ints(case.body)
     aim_at_the_routed_model(case)
-    response = case.call_and_validate(base_url=gateway_url, timeout=30)
+    response = case.call_and_validate(base_url=gateway_url, timeout=30, excluded_checks=exempt_checks(case))
     assert_openai_error(response)
 
 

@@ -22,6 +22,7 @@ from gateway.policies import PolicyChain, build_chain
 from genai.accesskeys import create_key, revoke_key
 from genai.settings import Settings
 from tests.fixtures.gateway import CHAT_MODEL, USER, EchoUpstream, ServerThread
+from tests.fixtures.services import backend_url
 from tests.gateway.auth.conftest import POLICIES, auth_settings, serve
 from tests.gateway.auth.recorder import Recorder
 
@@ -68,11 +69,7 @@ def keyed(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Keyed]:
     home = tmp_path_factory.mktemp(f"auth-{request.param}")
-    url = (
-        f"sqlite:///{home / 'genai.db'}"
-        if request.param == "sqlite"
-        else request.getfixturevalue("postgres_url")
-    )
+    url = backend_url(request, home)
     settings = auth_settings(home, echo_upstream_server.url, url, key_cache_seconds=CACHE_SECONDS)
     recorder = Recorder()
     chain = PolicyChain([*build_chain(POLICIES, settings).policies, recorder])
