@@ -19,8 +19,9 @@ installs on this machine. By default the store answers unfiltered searches from 
 its index. ``--no-local-index`` measures local mode's own engine (Python and numpy, point by point).
 
 Usage: ``python benchmarks/retrieval/bench_latency.py [--chunks 100000] [--queries FILE.jsonl]
-[--searches 200] [--no-local-index] [--out FILE]``; results are added under ``latency`` (``latency_local_mode``
-without the index) to docs/benchmarks/results/retrieval.json unless ``--out`` says otherwise.
+[--searches 200] [--no-local-index] [--out FILE]``; results are added under ``latency``
+(``latency_local_mode`` without the index) to docs/benchmarks/results/retrieval.json unless ``--out``
+says otherwise.
 """
 
 from __future__ import annotations

@@ -148,14 +148,21 @@ def read_index(client: QdrantClient, name: str, layout: CollectionLayout) -> Col
     matrix = np.asarray(dense, dtype=np.float32).reshape(len(ids), layout.dim or 0)
     sparse, vocabulary = None, np.zeros(0, dtype=np.int64)
     if layout.sparse:
-        flat_terms = np.concatenate([np.asarray(t, dtype=np.int64) for t in term_ids]) if term_ids else []
-        vocabulary, columns = np.unique(np.asarray(flat_terms, dtype=np.int64), return_inverse=True)
-        flat_rows = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
-        flat_values = np.concatenate([np.asarray(v, dtype=np.float32) for v in values]) if values else []
+        flat_terms = _flat([np.asarray(t, dtype=np.int64) for t in term_ids], np.int64)
+        vocabulary, columns = np.unique(flat_terms, return_inverse=True)
+        flat_rows = _flat(rows, np.int64)
+        flat_values = _flat([np.asarray(v, dtype=np.float32) for v in values], np.float32)
         sparse = sp.csc_matrix(
-            (np.asarray(flat_values, dtype=np.float32), (flat_rows, columns)),
+            (flat_values, (flat_rows, columns)),
             shape=(len(ids), len(vocabulary)),
         )
     index = CollectionIndex(ids, matrix, sparse, vocabulary.tolist(), sparse_points)
     log.info("indexed %s in memory: %d points in %.1f s", name, len(index), time.perf_counter() - started)
     return index
+
+
+def _flat(parts: list[np.ndarray], dtype: type[np.generic]) -> np.ndarray:
+    """The parts end to end (an empty array of ``dtype`` for none: a collection with no sparse vector)."""
+    import numpy as np
+
+    return np.concatenate(parts).astype(dtype, copy=False) if parts else np.zeros(0, dtype=dtype)

@@ -215,7 +215,7 @@ def test_two_shards_on_two_process_workers_give_the_same_chunks_and_vectors_as_o
     assert_consistent(pool.settings, "parallel")
     assert_same(contents(pool.settings, "parallel"), single_run.contents)
     wanted = {"ingest-parallel-sharded-summary", "ingest-parallel-shards", "ingest-parallel-1-of-2-summary"}
-    # Asked by key: the session's Prefect server holds every test's artifacts, past one page of a plain filter.
+    # Asked by key: the session's Prefect server holds every test's artifacts, past one page of a filter.
     by_key = {"artifacts": {"key": {"any_": sorted(wanted)}}}
     assert {artifact["key"] for artifact in _api(pool.api, "POST", "/artifacts/filter", by_key)} == wanted
     print(f"sharded run and checks: {time.monotonic() - started:.1f} s")

@@ -193,7 +193,9 @@ def test_a_collection_from_before_sparse_vectors_is_indexed_dense(tmp_path: Path
             )
             structs = [
                 models.PointStruct(
-                    id=point_id(c.doc_id, c.chunk_no), vector=[float(x) for x in v], payload=_payload(c, extras)
+                    id=point_id(c.doc_id, c.chunk_no),
+                    vector=[float(x) for x in v],
+                    payload=_payload(c, extras),
                 )
                 for c, v, extras in chunk_points(texts[:100], seed=9)
             ]

@@ -112,8 +112,8 @@ class RegistryGateway:
         return self.http.post("/v1/chat/completions", json=payload)
 
     def registry_up(self) -> float:
-        """This gateway's ``genai_gateway_registry_up``: the series labelled with its own registry's URI, since
-        other gateways of the test process export theirs from the same process-wide metrics."""
+        """This gateway's ``genai_gateway_registry_up``: the series labelled with its own registry's URI,
+        since other gateways of the test process export theirs from the same process-wide metrics."""
         uri = self.http.get("/readyz").json()["router"]["registry"]["tracking_uri"]
         series = f'genai_gateway_registry_up{{registry="{uri}"}} '
         for line in self.http.get("/metrics").text.splitlines():
