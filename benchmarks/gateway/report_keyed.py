@@ -100,7 +100,7 @@ def section(data: dict[str, Any]) -> list[str]:
     max_p99 = data["meta"]["max_p99_ms"]
     return [
         "",
-        "With keys, limits and the ledger (gateway-full: the default chain, one API key, limits in Redis, "
+        "With keys, limits and the ledger (gateway-full: issue 8's chain, one API key, limits in Redis, "
         "ledger and audit log on; LiteLLM keyed: master key, router rpm/tpm in Redis), non-streaming, "
         "open loop:",
         "",

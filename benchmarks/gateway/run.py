@@ -16,9 +16,10 @@ The ``relay`` target (``relay.py``, a byte relay on the proxy core) runs step 1 
 proxy on its own core pays here, against which the proxies' overheads can be read.
 
 ``gateway`` runs without a key check, limits or ledger (authentication off, the chain context, metrics,
-access_log of every run before issue 8); ``gateway-full`` is the same gateway with its default chain, one
-API key, limits in Redis and the ledger and audit log on; ``litellm-keyed`` is LiteLLM with a master key
-and router rpm limits in Redis (``servers_keyed.py``). The load generator sends the keyed targets' key.
+access_log of every run before issue 8); ``gateway-full`` is the same gateway with issue 8's chain (auth,
+limits, ledger and audit added), one API key, limits in Redis and the ledger and audit log on;
+``litellm-keyed`` is LiteLLM with a master key and router rpm limits in Redis (``servers_keyed.py``).
+The load generator sends the keyed targets' key.
 ``gateway-chain-miss``, ``gateway-chain-hit`` and ``gateway-chain-hit-l2`` are gateway-full with issue 9's
 whole chain (screening, cache, output policies; ``servers_chain.py``), measured only when named.
 

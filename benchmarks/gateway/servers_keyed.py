@@ -1,12 +1,15 @@
 """The benchmark targets that check a key and count: ``gateway-full`` and ``litellm-keyed``.
 
-``gateway-full`` is `genai gateway` with its default request chain (auth, limits, context, metrics,
-access_log, ledger, audit) and everything that chain needs switched on: authentication with one API key
+``gateway-full`` is `genai gateway` with issue 8's request chain (``FULL_POLICIES``: the plain target's
+context, metrics and access_log, plus auth, limits, ledger and audit) and everything that chain needs
+switched on: authentication with one API key
 (made with `genai keys create` in the target's own home, tier ``bench``: 10,000,000 requests/min, no token
 limit, so that it never refuses in a benchmark), rate limits counted in Redis (``$GENAI_TEST_REDIS_URL`` or
 redis://127.0.0.1:6379/0, under a key prefix of this run's own, deleted afterwards; an unreachable Redis
 stops the run before anything is measured), and the usage ledger and audit log in the SQLite database under
-that home (``--ledger-database-url`` for another one, e.g. PostgreSQL).
+that home (``--ledger-database-url`` for another one, e.g. PostgreSQL). The chain is set explicitly: the
+gateway's default chain has grown issue 9's screening and output policies since, and those are measured by
+the chain targets (``servers_chain.py``), not here.
 
 ``litellm-keyed`` is LiteLLM proxy with what it offers without a database: the ``master_key`` check on
 every request, and per-deployment ``rpm`` / ``tpm`` limits enforced by its router's
@@ -69,11 +72,16 @@ def delete_prefix(url: str, prefix: str) -> int:
     return len(keys)
 
 
+# gateway-full's chain: who may call and how much, and what it cost and who did what, around the plain
+# target's policies (servers.PLAIN_POLICIES), in the order the default chain runs them.
+FULL_POLICIES = ["auth", "limits", "context", "metrics", "access_log", "ledger", "audit"]
+
+
 def full_config(mock_url: str, redis: str, prefix: str, database_url: str | None) -> dict[str, object]:
-    """genai.yaml of gateway-full: the default chain (no ``gateway.policies``), auth on, Redis limits, the
-    ledger and audit log on (SQLite under the home unless ``database_url``)."""
+    """genai.yaml of gateway-full: issue 8's chain (``FULL_POLICIES``), auth on, Redis limits, the ledger
+    and audit log on (SQLite under the home unless ``database_url``)."""
     config: dict[str, object] = {
-        **servers.gateway_config(mock_url),
+        **servers.gateway_config(mock_url, list(FULL_POLICIES)),
         "redis_url": redis,
         "auth": {"enabled": True},
         "limits": {
