@@ -2,7 +2,8 @@
 
 Every gateway replica runs the same scripts (``scripts``) against the same keys, so they share one exact
 count. The scripts are loaded once (``SCRIPT LOAD``) and called by their digest; a Redis that lost them
-(restarted, flushed) gets them again on the ``NOSCRIPT`` answer. The client has a short timeout and no
+(restarted, flushed) gets them again on the ``NOSCRIPT`` answer. The calls of concurrent requests travel
+together, one pipeline per turn of the event loop (``redis_batch``). The client has a short timeout and no
 retries of its own: a Redis that does not answer within ``limits.redis_timeout_seconds`` counts as down,
 and the caller (``limiter``) decides in process instead.
 """
@@ -13,6 +14,7 @@ import asyncio
 from typing import TYPE_CHECKING, Any
 
 from gateway.limits.plan import Decision, Plan, RateState, Settlement
+from gateway.limits.redis_batch import ScriptBatcher
 from gateway.limits.scripts import RESERVE, SETTLE, sha1
 
 if TYPE_CHECKING:
@@ -36,6 +38,7 @@ class RedisLimiter:
             retry=Retry(NoBackoff(), 0),  # a failure goes to the in-process limiter, not into a retry loop
             health_check_interval=0,
         )
+        self.batcher = ScriptBatcher(self.client, timeout_s)
         self._loaded: set[str] = set()
 
     async def reserve(self, plan: Plan) -> Decision:
@@ -79,17 +82,20 @@ class RedisLimiter:
         from redis.exceptions import NoScriptError
 
         digest = sha1(script)
+        if digest not in self._loaded:
+            await self._load(script)
+            self._loaded.add(digest)
+        try:
+            reply = await self.batcher.evalsha(digest, keys, args)  # bounded by the batch's own timeout
+        except NoScriptError:  # Redis restarted or was flushed: load once more
+            await self._load(script)
+            reply = await self.batcher.evalsha(digest, keys, args)
+        return list(reply) if isinstance(reply, list) else [reply]
+
+    async def _load(self, script: str) -> None:
         # The socket timeouts bound each read; this bounds the whole call (a reconnect included).
         async with asyncio.timeout(self.timeout_s * 2):
-            if digest not in self._loaded:
-                await self.client.script_load(script)
-                self._loaded.add(digest)
-            try:
-                reply = await self.client.evalsha(digest, len(keys), *keys, *args)
-            except NoScriptError:  # Redis restarted or was flushed: load once more
-                await self.client.script_load(script)
-                reply = await self.client.evalsha(digest, len(keys), *keys, *args)
-        return list(reply) if isinstance(reply, list) else [reply]
+            await self.client.script_load(script)
 
     async def close(self) -> None:
         await self.client.aclose()
