@@ -105,7 +105,11 @@ class CollectionIndex:
         weights = np.array([value for _, value in known], dtype=np.float32) * self.idf[columns]
         matched = self.sparse[:, columns]
         scores = np.asarray(matched @ weights).ravel()
-        return self._top(scores, np.unique(matched.indices), k)
+        # The rows sharing a term: marked, not np.unique'd (a sort of every entry of a common term's column
+        # was most of a search's time).
+        sharing = np.zeros(len(self.ids), dtype=bool)
+        sharing[matched.indices] = True
+        return self._top(scores, np.flatnonzero(sharing), k)
 
     def _top(self, scores: np.ndarray, candidates: np.ndarray, k: int) -> list[IndexHit]:
         import numpy as np
