@@ -40,6 +40,7 @@ class RedisLimiter:
         )
         self.batcher = ScriptBatcher(self.client, timeout_s)
         self._loaded: set[str] = set()
+        self._loading = asyncio.Lock()  # concurrent first callers load a script once, not once each
 
     async def reserve(self, plan: Plan) -> Decision:
         keys: list[str] = []
@@ -83,8 +84,10 @@ class RedisLimiter:
 
         digest = sha1(script)
         if digest not in self._loaded:
-            await self._load(script)
-            self._loaded.add(digest)
+            async with self._loading:
+                if digest not in self._loaded:
+                    await self._load(script)
+                    self._loaded.add(digest)
         try:
             reply = await self.batcher.evalsha(digest, keys, args)  # bounded by the batch's own timeout
         except NoScriptError:  # Redis restarted or was flushed: load once more
